@@ -1,0 +1,85 @@
+"""Training stage: fit the model on the configured data and write the artifacts.
+
+Run ``python -m <package>.train`` (or ``make train``); override any setting on the
+command line, e.g. ``python -m <package>.train trainer.max_epochs=5 data=file
+data.path=my.csv``, or pick a preset with ``experiment=...`` / ``debug=fast``.
+
+Writes to ``paths.artifacts_dir`` (``artifacts/`` by default): ``checkpoints/best.pt``
+and ``checkpoints/last.pt``, ``config.yaml`` (resolved), ``preprocessor.json``,
+``history.json`` and ``metrics.json`` (test split of the best checkpoint).
+"""
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from .artifacts import ArtifactPaths
+from .config import CONFIG_DIR, to_plain
+from .data.dataset import build_tabular_data
+from .errors import ProjectError
+from .evaluate import evaluate_checkpoint, metric_function
+from .evaluation.reporting import write_json
+from .models.factory import build_model
+from .reproducibility import seed_everything
+from .training.trainer import Trainer, TrainerSettings, loss_for_task
+
+log = logging.getLogger(__name__)
+
+
+def run_training(cfg: DictConfig) -> dict[str, Any]:
+    """The training stage as a function of its config; returns the test-split report."""
+    settings = to_plain(cfg)
+    seed_everything(settings["seed"], deterministic=settings["deterministic"])
+    artifacts = ArtifactPaths(Path(settings["paths"]["artifacts_dir"])).create()
+    data = build_tabular_data(settings["data"], task=settings["task"], seed=settings["seed"])
+    log.info(
+        "data: %s, %s rows (train/val/test), %d input features",
+        data.settings.source_name,
+        "/".join(str(len(data.datasets[name])) for name in ("train", "val", "test")),
+        data.num_features,
+    )
+    model = build_model(settings["model"], data.preprocessor)
+    trainer = Trainer(
+        model,
+        TrainerSettings.from_mapping(settings["trainer"]),
+        loss_fn=loss_for_task(settings["task"]),
+        metric_fn=metric_function(data.preprocessor),
+        checkpoint_dir=artifacts.checkpoint_dir,
+        seed=settings["seed"],
+        metadata={"config": settings, "preprocessor": data.preprocessor.to_dict()},
+    )
+    OmegaConf.save(OmegaConf.create(settings), artifacts.resolved_config)
+    write_json(artifacts.preprocessor, data.preprocessor.to_dict())
+    result = trainer.fit(data.loader("train"), data.loader("val"))
+    write_json(artifacts.history, {"history": result.history})
+    report = evaluate_checkpoint(artifacts.best_checkpoint, split="test", accelerator=settings["trainer"]["accelerator"])
+    report["training"] = {
+        "epochs_completed": result.epochs_completed,
+        "global_step": result.global_step,
+        "best_epoch": result.best_epoch,
+        f"best_val_{trainer.settings.monitor}": result.best_metric,
+        "stopped_early": result.stopped_early,
+    }
+    write_json(artifacts.metrics, report)
+    log.info(
+        "best epoch %s; test metrics: %s; artifacts in %s",
+        result.best_epoch,
+        ", ".join(f"{k}={v:.4f}" for k, v in report["metrics"].items() if v is not None),
+        artifacts.root,
+    )
+    return report
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
+def main(cfg: DictConfig) -> None:
+    try:
+        run_training(cfg)
+    except ProjectError as error:
+        raise SystemExit(f"error: {error}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Checkpoint files: atomic writes, safe loads, and the RNG state that makes resume exact.
+
+A checkpoint written in place can be left half-written by a crash or a SIGKILL, and the
+next ``resume`` would fail on a corrupt file. Writing to a temporary file in the same
+folder and renaming it is atomic on POSIX and Windows, so a checkpoint file is always
+either the previous complete one or the new complete one.
+
+Loading uses ``weights_only=True``: a checkpoint is data, and unpickling arbitrary objects
+from a file is code execution. Everything saved here is therefore plain tensors, numbers,
+strings, lists and dicts.
+"""
+
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import CheckpointError
+
+
+def save_checkpoint(state: dict[str, Any], path: Path) -> None:
+    """Write ``state`` to ``path`` atomically (temporary file, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            torch.save(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary_name, path)
+    except BaseException:
+        Path(temporary_name).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load a checkpoint written by :func:`save_checkpoint`, refusing pickled objects."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(
+            f"no checkpoint at {path}. Train first (python -m <package>.train), or pass the "
+            "path of an existing checkpoint."
+        )
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # torch raises several types for corrupt or foreign files
+        raise CheckpointError(
+            f"cannot load checkpoint {path}: {error}. The file may be truncated or not a "
+            "checkpoint of this project; retrain or point at another checkpoint."
+        ) from error
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """The state of every generator training draws from (Python, NumPy, torch, CUDA)."""
+    numpy_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": {
+            "algorithm": numpy_state[0],
+            "keys": torch.from_numpy(numpy_state[1].astype(np.int64)),
+            "position": int(numpy_state[2]),
+            "has_gauss": int(numpy_state[3]),
+            "cached_gaussian": float(numpy_state[4]),
+        },
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    """Put every generator back to a state captured by :func:`capture_rng_state`."""
+    version, internal_state, gauss_next = state["python"]
+    random.setstate((version, tuple(internal_state), gauss_next))
+    numpy_state = state["numpy"]
+    np.random.set_state(
+        (
+            numpy_state["algorithm"],
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["position"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    )
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
