@@ -74,8 +74,8 @@ class TabularDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     def __init__(self, features: np.ndarray, targets: np.ndarray) -> None:
         if len(features) != len(targets):
             raise ValueError(f"{len(features)} feature rows but {len(targets)} targets")
-        self.features = torch.from_numpy(features)
-        self.targets = torch.from_numpy(targets)
+        self.features = torch.from_numpy(np.array(features, dtype=np.float32))
+        self.targets = torch.from_numpy(np.array(targets))
 
     def __len__(self) -> int:
         return len(self.targets)

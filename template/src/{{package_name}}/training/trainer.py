@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -92,7 +92,7 @@ class RegressionLoss(nn.Module):
     """Mean squared error between ``(N, 1)`` outputs and ``(N,)`` standardised targets."""
 
     def forward(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(outputs.squeeze(-1).float(), targets)
+        return nn.functional.mse_loss(outputs.squeeze(-1).float(), targets)
 
 
 def loss_for_task(task: str) -> nn.Module:
