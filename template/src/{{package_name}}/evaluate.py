@@ -47,14 +47,18 @@ def target_status(metrics: dict[str, Any], target_metric: str, target_value: flo
     return {"metric": target_metric, "target": target_value, "measured": measured, "met": bool(met)}
 
 
-def evaluate_checkpoint(checkpoint: Path, *, split: str = "test", accelerator: str = "auto") -> dict[str, Any]:
+def evaluate_checkpoint(
+    checkpoint: Path, *, split: str = "test", accelerator: str = "auto"
+) -> dict[str, Any]:
     """Compute the metrics of ``checkpoint`` on ``split`` of its training data config."""
     if split not in SPLITS:
         raise ProjectError(f"split must be one of {', '.join(SPLITS)}, got '{split}'.")
     state = load_checkpoint(checkpoint)
     config = state["config"]
     preprocessor = TabularPreprocessor.from_dict(state["preprocessor"])
-    data = build_tabular_data(config["data"], task=config["task"], seed=config["seed"], preprocessor=preprocessor)
+    data = build_tabular_data(
+        config["data"], task=config["task"], seed=config["seed"], preprocessor=preprocessor
+    )
     model = build_model(config["model"], preprocessor)
     model.load_state_dict(state["model"])
     device = resolve_device(accelerator)
@@ -73,7 +77,9 @@ def evaluate_checkpoint(checkpoint: Path, *, split: str = "test", accelerator: s
         report["class_names"] = list(preprocessor.class_names)
         report["confusion_matrix"] = metrics["confusion_matrix"]
     if "target_metric" in readiness:
-        report["target"] = target_status(metrics, readiness["target_metric"], readiness["target_metric_value"])
+        report["target"] = target_status(
+            metrics, readiness["target_metric"], readiness["target_metric_value"]
+        )
     return report
 
 
@@ -85,7 +91,9 @@ def run_evaluation(cfg: DictConfig) -> dict[str, Any]:
     )
     output = Path(settings["output"])
     write_json(output, report)
-    summary = ", ".join(f"{name}={value:.4f}" for name, value in report["metrics"].items() if value is not None)
+    summary = ", ".join(
+        f"{name}={value:.4f}" for name, value in report["metrics"].items() if value is not None
+    )
     log.info("%s split (%d examples): %s", report["split"], report["num_examples"], summary)
     if "target" in report:
         target = report["target"]

@@ -55,7 +55,9 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     write_json(artifacts.preprocessor, data.preprocessor.to_dict())
     result = trainer.fit(data.loader("train"), data.loader("val"))
     write_json(artifacts.history, {"history": result.history})
-    report = evaluate_checkpoint(artifacts.best_checkpoint, split="test", accelerator=settings["trainer"]["accelerator"])
+    report = evaluate_checkpoint(
+        artifacts.best_checkpoint, split="test", accelerator=settings["trainer"]["accelerator"]
+    )
     report["training"] = {
         "epochs_completed": result.epochs_completed,
         "global_step": result.global_step,

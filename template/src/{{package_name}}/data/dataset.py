@@ -47,7 +47,9 @@ class DataSettings:
         known = {field.name for field in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise DataError(f"unknown data setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}.")
+            raise DataError(
+                f"unknown data setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}."
+            )
         settings = cls(**values)
         if settings.source not in ("demo", "file"):
             raise DataError(f"data.source must be 'demo' or 'file', got '{settings.source}'.")
@@ -139,9 +141,7 @@ def load_frame(settings: DataSettings, seed: int) -> pd.DataFrame:
     return read_table(settings.path or "", settings.format)
 
 
-def resolve_feature_columns(
-    frame: pd.DataFrame, settings: DataSettings
-) -> tuple[list[str], list[str]]:
+def resolve_feature_columns(frame: pd.DataFrame, settings: DataSettings) -> tuple[list[str], list[str]]:
     """Numeric and categorical input columns: as configured, or inferred from dtypes.
 
     Inference uses every column except the target and the sensitive ones; sensitive
@@ -155,9 +155,7 @@ def resolve_feature_columns(
     else:
         numeric = list(settings.numeric_columns)
     if settings.categorical_columns is None:
-        categorical = [
-            str(c) for c in frame.columns if c not in excluded and c not in numeric
-        ]
+        categorical = [str(c) for c in frame.columns if c not in excluded and c not in numeric]
     else:
         categorical = list(settings.categorical_columns)
     if not numeric and not categorical:
@@ -230,7 +228,9 @@ def build_tabular_data(
         )
         for name, part in frames.items()
     }
-    return TabularData(settings=settings, preprocessor=preprocessor, frames=frames, datasets=datasets, seed=seed)
+    return TabularData(
+        settings=settings, preprocessor=preprocessor, frames=frames, datasets=datasets, seed=seed
+    )
 
 
 def _check_numeric(frame: pd.DataFrame, columns: Sequence[str], source: str) -> None:

@@ -64,8 +64,11 @@ def generate_demo_table(num_rows: int = 4000, seed: int = 0) -> pd.DataFrame:
     approval_probability = 1.0 / (1.0 + np.exp(-2.2 * score))
     approved = np.where(rng.random(num_rows) < approval_probability, "yes", "no")
     credit_limit_k = np.clip(
-        2.0 + 0.12 * income_k * (1.0 - debt_ratio) + 0.15 * credit_history_years
-        - 0.8 * late_payments + rng.normal(0.0, 0.8, size=num_rows),
+        2.0
+        + 0.12 * income_k * (1.0 - debt_ratio)
+        + 0.15 * credit_history_years
+        - 0.8 * late_payments
+        + rng.normal(0.0, 0.8, size=num_rows),
         0.0,
         None,
     )

@@ -28,7 +28,9 @@ def is_better(candidate: float, best: float | None, name: str) -> bool:
     return candidate < best if metric_direction(name) == "min" else candidate > best
 
 
-def classification_metrics(targets: np.ndarray, logits: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
+def classification_metrics(
+    targets: np.ndarray, logits: np.ndarray, class_names: Sequence[str]
+) -> dict[str, Any]:
     """Scores of class predictions; ``logits`` is ``(N, num_classes)``."""
     probabilities = torch.softmax(torch.from_numpy(logits).float(), dim=1).numpy()
     predictions = probabilities.argmax(axis=1)
@@ -54,7 +56,9 @@ def _roc_auc(targets: np.ndarray, probabilities: np.ndarray) -> float:
     if probabilities.shape[1] == 2:
         return float(skm.roc_auc_score(targets, probabilities[:, 1]))
     return float(
-        skm.roc_auc_score(targets, probabilities, multi_class="ovr", labels=list(range(probabilities.shape[1])))
+        skm.roc_auc_score(
+            targets, probabilities, multi_class="ovr", labels=list(range(probabilities.shape[1]))
+        )
     )
 
 

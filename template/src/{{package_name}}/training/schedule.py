@@ -23,7 +23,9 @@ def warmup_cosine_factor(step: int, *, warmup_steps: int, total_steps: int, min_
 class WarmupCosineSchedule(LambdaLR):
     """A ``LambdaLR`` whose state dict round-trips (no lambda is pickled)."""
 
-    def __init__(self, optimizer: Optimizer, *, warmup_steps: int, total_steps: int, min_lr_ratio: float = 0.0) -> None:
+    def __init__(
+        self, optimizer: Optimizer, *, warmup_steps: int, total_steps: int, min_lr_ratio: float = 0.0
+    ) -> None:
         self.warmup_steps = warmup_steps
         self.total_steps = total_steps
         self.min_lr_ratio = min_lr_ratio

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import torch
-
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -66,7 +65,9 @@ class TrainerSettings:
         if settings.max_epochs < 1:
             raise ProjectError("trainer.max_epochs must be at least 1.")
         if settings.accelerator not in ("auto", "cpu", "cuda"):
-            raise ProjectError(f"trainer.accelerator must be auto, cpu or cuda, got '{settings.accelerator}'.")
+            raise ProjectError(
+                f"trainer.accelerator must be auto, cpu or cuda, got '{settings.accelerator}'."
+            )
         if settings.mixed_precision not in ("no", "fp16", "bf16"):
             raise ProjectError(
                 f"trainer.mixed_precision must be no, fp16 or bf16, got '{settings.mixed_precision}'."
