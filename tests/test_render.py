@@ -1,0 +1,218 @@
+"""Render tests: every valid combination renders a clean project; bad answers are refused.
+
+These use pytest-copie's ``copie`` fixture, which renders the repository's template
+(``--template``, default ``.``) with real Copier.
+"""
+
+import compileall
+import itertools
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import load_copier_config
+
+CLASSIFICATION_METRICS = ["accuracy", "f1", "roc_auc", "precision", "recall"]
+REGRESSION_METRICS = ["r2", "rmse", "mae"]
+
+MAIN_COMBINATIONS = [
+    {"framework": "pytorch", "modality": "tabular", "task": task, "target_metric": metric, "data_format": fmt}
+    for task, metrics in (("classification", CLASSIFICATION_METRICS), ("regression", REGRESSION_METRICS))
+    for metric, fmt in itertools.product(metrics, ["csv", "parquet"])
+]
+
+OPTION_VARIANTS = [
+    {"license": "MIT"},
+    {"license": "BSD-3-Clause"},
+    {"license": "Proprietary"},
+    {"python_version": "3.10"},
+    {"python_version": "3.13"},
+    {"sensitive_features": "", "fairness_checks": False},
+    {"sensitive_features": "gender, ethnicity,age_group"},
+    {"privacy": ["gdpr", "hipaa"]},
+    {"deployment_target": "mobile"},
+    {"deployment_target": "batch", "serving": False, "onnx_export": False},
+    {"accelerator": "cuda", "mixed_precision": "fp16"},
+    {"project_name": "Fraud Detector 2", "package_name": "fraud_detector"},
+]
+
+EXPECTED_FILES = [
+    ".copier-answers.yml",
+    ".gitignore",
+    "LICENSE",
+    "Makefile",
+    "README.md",
+    "pyproject.toml",
+    "configs/train.yaml",
+    "configs/evaluate.yaml",
+    "configs/data/demo.yaml",
+    "configs/data/file.yaml",
+    "configs/model/mlp.yaml",
+    "configs/trainer/default.yaml",
+    "configs/experiment/wide_mlp.yaml",
+    "configs/debug/fast.yaml",
+    "docs/model_card.md",
+    "docs/datasheet.md",
+    "tests/test_trainer.py",
+]
+PACKAGE_FILES = [
+    "train.py",
+    "evaluate.py",
+    "data/dataset.py",
+    "data/demo.py",
+    "data/preprocessing.py",
+    "models/mlp.py",
+    "training/trainer.py",
+    "training/checkpoint.py",
+    "evaluation/metrics.py",
+]
+JINJA_RESIDUE = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
+
+
+def render_ok(copie, answers: dict) -> Path:
+    result = copie.copy(extra_answers=answers)
+    assert result.exception is None, result.exception
+    assert result.exit_code == 0
+    return Path(result.project_dir)
+
+
+def assert_clean_project(project: Path, package: str) -> None:
+    for relative in EXPECTED_FILES:
+        assert (project / relative).is_file(), relative
+    for relative in PACKAGE_FILES:
+        assert (project / "src" / package / relative).is_file(), relative
+    for path in project.rglob("*"):
+        if path.is_file():
+            assert path.suffix != ".jinja", path
+            text = path.read_text(encoding="utf-8")
+            residue = JINJA_RESIDUE.search(text)
+            assert residue is None, f"{path}: Jinja residue {residue.group()!r}"
+    assert compileall.compile_dir(project / "src", quiet=1, force=True)
+    lint = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project, capture_output=True, text=True
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+@pytest.mark.parametrize("answers", MAIN_COMBINATIONS, ids=lambda a: f"{a['task']}-{a['target_metric']}-{a['data_format']}")
+def test_every_valid_combination_renders_a_clean_project(copie, answers: dict) -> None:
+    project = render_ok(copie, answers)
+    assert_clean_project(project, "my_ml_project")
+    train = yaml.safe_load((project / "configs/train.yaml").read_text())
+    trainer = yaml.safe_load((project / "configs/trainer/default.yaml").read_text())
+    data_file = yaml.safe_load((project / "configs/data/file.yaml").read_text())
+    assert train["task"] == answers["task"]
+    assert trainer["monitor"] == train["readiness"]["target_metric"] == answers["target_metric"]
+    assert data_file["format"] == answers["data_format"]
+    assert data_file["path"].endswith(f".{answers['data_format']}")
+
+
+@pytest.mark.parametrize("answers", OPTION_VARIANTS, ids=lambda a: "-".join(f"{k}={v}" for k, v in a.items()))
+def test_option_variants_render_cleanly(copie, answers: dict) -> None:
+    project = render_ok(copie, answers)
+    assert_clean_project(project, answers.get("package_name", "my_ml_project"))
+
+
+def test_answers_reach_the_generated_files(copie) -> None:
+    project = render_ok(
+        copie,
+        {
+            "license": "MIT",
+            "python_version": "3.12",
+            "seed": 7,
+            "accelerator": "cpu",
+            "mixed_precision": "no",
+            "target_metric_value": 0.9,
+            "latency_budget_ms": 20.0,
+            "sensitive_features": "gender,age_group",
+            "privacy": ["gdpr"],
+        },
+    )
+    assert (project / "LICENSE").read_text().startswith("MIT License")
+    pyproject = (project / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.12"' in pyproject and 'target-version = "py312"' in pyproject
+    assert '"torch>=2.10"' in pyproject
+    train = yaml.safe_load((project / "configs/train.yaml").read_text())
+    assert train["seed"] == 7
+    assert train["readiness"]["target_metric_value"] == 0.9 and train["readiness"]["latency_budget_ms"] == 20.0
+    trainer = yaml.safe_load((project / "configs/trainer/default.yaml").read_text())
+    assert trainer["accelerator"] == "cpu" and trainer["mixed_precision"] == "no"
+    data_file = yaml.safe_load((project / "configs/data/file.yaml").read_text())
+    assert data_file["sensitive_columns"] == ["gender", "age_group"]
+    assert "GDPR" in (project / "docs/datasheet.md").read_text()
+    model_yaml = yaml.safe_load((project / "configs/model/mlp.yaml").read_text())
+    assert model_yaml["_target_"] == "my_ml_project.models.mlp.MLP"
+
+
+def test_regression_demo_data_targets_the_numeric_column(copie) -> None:
+    project = render_ok(copie, {"task": "regression"})
+    demo = yaml.safe_load((project / "configs/data/demo.yaml").read_text())
+    assert demo["target_column"] == "credit_limit_k"
+    assert "approved" not in demo["numeric_columns"] + demo["categorical_columns"]
+
+
+INVALID_ANSWERS = [
+    ({"project_name": "1st project"}, "Start with a letter"),
+    ({"package_name": "os"}, "would shadow the standard library"),
+    ({"package_name": "torch"}, "would shadow"),
+    ({"package_name": "pandas"}, "would shadow"),
+    ({"package_name": "My-Package"}, "valid lower-case Python identifier"),
+    ({"package_name": "class"}, "would shadow"),
+    ({"description": 'say "hi"'}, "without double quotes"),
+    ({"author_email": "not-an-email"}, "e-mail address"),
+    ({"framework": "huggingface", "modality": "text"}, "not available in this mlscaffold release"),
+    ({"modality": "image"}, "not available in this mlscaffold release"),
+    ({"task": "regression", "target_metric": "accuracy"}, "classification metric"),
+    ({"task": "classification", "target_metric": "rmse"}, "regression metric"),
+    ({"target_metric_value": 1.5}, "lies between 0 and 1"),
+    ({"target_metric_value": 0.0}, "lies between 0 and 1"),
+    ({"task": "regression", "target_metric": "rmse", "target_metric_value": -1.0}, "positive upper bound"),
+    ({"latency_budget_ms": 0.0}, "between 0 and 60000 ms"),
+    ({"throughput_rps": -5.0}, "between 0 and 1,000,000"),
+    ({"data_format": "jsonl"}, "read from csv or parquet"),
+    ({"sensitive_features": "sex, home town"}, "is not a column name"),
+    ({"sensitive_features": "", "fairness_checks": True}, "need at least one sensitive feature"),
+    ({"fairness_threshold": 2.0}, "between 0 and 1"),
+    ({"seed": -1}, "between 0 and 4294967295"),
+]
+
+
+@pytest.mark.parametrize(("answers", "message"), INVALID_ANSWERS, ids=[str(a) for a, _ in INVALID_ANSWERS])
+def test_invalid_answers_are_refused_with_a_fix(copie, answers: dict, message: str) -> None:
+    result = copie.copy(extra_answers=answers)
+    assert result.exception is not None
+    assert message in str(result.exception)
+
+
+def test_hugging_face_with_tables_suggests_pytorch(copie) -> None:
+    config = load_copier_config()
+    validator = config["modality"]["validator"]
+    assert "choose framework=pytorch for tabular data" in validator
+    result = copie.copy(extra_answers={"framework": "huggingface", "modality": "tabular"})
+    assert result.exception is not None  # refused (framework is not available yet either)
+
+
+def test_reserved_names_cover_the_standard_library() -> None:
+    reserved = set(load_copier_config()["reserved_package_names"]["default"])
+    public_stdlib = {name.lower() for name in sys.stdlib_module_names if not name.startswith("_")}
+    assert public_stdlib <= reserved
+    assert {"torch", "numpy", "pandas", "sklearn", "hydra", "fastapi", "tests", "src"} <= reserved
+
+
+def test_every_question_has_help_and_a_default() -> None:
+    for name, question in load_copier_config().items():
+        if name.startswith("_") or question.get("when") is False:
+            continue
+        assert question.get("help"), f"{name} has no help text"
+        assert "default" in question, f"{name} has no default"
+
+
+def test_template_needs_no_trust() -> None:
+    config = load_copier_config()
+    for unsafe_key in ("_tasks", "_migrations", "_jinja_extensions"):
+        assert unsafe_key not in config
+    assert config["_subdirectory"] == "template" and "_min_copier_version" in config
