@@ -98,7 +98,9 @@ def assert_clean_project(project: Path, package: str) -> None:
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
-@pytest.mark.parametrize("answers", MAIN_COMBINATIONS, ids=lambda a: f"{a['task']}-{a['target_metric']}-{a['data_format']}")
+@pytest.mark.parametrize(
+    "answers", MAIN_COMBINATIONS, ids=lambda a: f"{a['task']}-{a['target_metric']}-{a['data_format']}"
+)
 def test_every_valid_combination_renders_a_clean_project(copie, answers: dict) -> None:
     project = render_ok(copie, answers)
     assert_clean_project(project, "my_ml_project")

@@ -133,7 +133,10 @@ def explain_copier_error(error: Exception) -> CommandError:
     match = re.match(r"Validation error for question '(\w+)': (.*)", message)
     if match:
         return CommandError(f"invalid answer for {match.group(1)}: {match.group(2)}", EXIT_USAGE)
-    if type(error).__name__ in ("InvalidTypeError", "InteractiveSessionError") or "Invalid choice" in message:
+    answer_problems = ("Invalid choice", "invalid literal", "could not convert", "Invalid answer")
+    if type(error).__name__ in ("InvalidTypeError", "InteractiveSessionError") or any(
+        problem in message for problem in answer_problems
+    ):
         return CommandError(f"invalid answer: {message}", EXIT_USAGE)
     return CommandError(message)
 
