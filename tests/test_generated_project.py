@@ -1,0 +1,93 @@
+"""End-to-end: render a project, install-check it, run its stages and its own tests.
+
+Rendered projects are imported through ``PYTHONPATH=<project>/src`` instead of being
+installed into this environment, so test runs never leave packages behind; ``pip install
+--dry-run --no-index`` still proves that the project builds and that every dependency it
+declares is satisfied offline.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mlscaffold.cli import app
+
+from .conftest import REPO_ROOT, python, run
+
+pytestmark = pytest.mark.slow
+
+
+def render(destination: Path, *data: str) -> Path:
+    arguments = ["new", str(destination), "--defaults"]
+    for item in data:
+        arguments += ["-d", item]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    return destination
+
+
+def check(result, what: str) -> None:
+    assert result.returncode == 0, f"{what} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+
+
+@pytest.fixture(scope="module")
+def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(tmp_path_factory.mktemp("e2e") / "demo")
+
+
+def test_default_project_installs_offline(default_project: Path) -> None:
+    result = run(
+        python("-m", "pip", "install", "--dry-run", "--no-index", "--no-build-isolation", "--no-deps", "."),
+        default_project,
+    )
+    check(result, "building the project")
+    resolved = run(python("-m", "pip", "install", "--dry-run", "--no-index", "--no-build-isolation", "."), default_project)
+    check(resolved, "resolving the declared dependencies offline")
+
+
+def test_default_project_trains_to_the_target_and_evaluates(default_project: Path) -> None:
+    src = [default_project / "src"]
+    check(run(python("-m", "my_ml_project.train"), default_project, pythonpath=src), "train")
+    metrics_path = default_project / "artifacts" / "metrics.json"
+    trained = json.loads(metrics_path.read_text())
+    assert trained["metrics"]["accuracy"] >= 0.80, trained["metrics"]
+    assert trained["target"] == {"metric": "accuracy", "target": 0.8, "measured": trained["metrics"]["accuracy"],
+                                 "met": True}
+    metrics_path.unlink()
+    check(run(python("-m", "my_ml_project.evaluate"), default_project, pythonpath=src), "evaluate")
+    evaluated = json.loads(metrics_path.read_text())
+    assert evaluated["metrics"] == trained["metrics"]
+
+
+def test_default_project_passes_its_own_tests_and_lint(default_project: Path) -> None:
+    check(run(python("-m", "pytest", "-q", "-p", "no:cacheprovider"), default_project,
+              pythonpath=[default_project / "src"]), "the project's pytest")
+    check(run(python("-m", "ruff", "check", "--no-cache", "."), default_project), "ruff check")
+    check(run(python("-m", "ruff", "format", "--check", "--no-cache", "."), default_project), "ruff format --check")
+
+
+def test_regression_project_passes_its_own_tests(tmp_path: Path) -> None:
+    project = render(tmp_path / "reg", "task=regression", "target_metric=r2", "target_metric_value=0.6",
+                     "data_format=parquet", "package_name=credit_limits")
+    src = [project / "src"]
+    check(run(python("-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow"), project, pythonpath=src),
+          "the regression project's pytest")
+    check(run(python("-m", "credit_limits.train"), project, pythonpath=src), "regression train")
+    metrics = json.loads((project / "artifacts" / "metrics.json").read_text())["metrics"]
+    assert metrics["r2"] >= 0.6 and metrics["rmse"] > 0
+
+
+def test_installed_wheel_renders_without_a_checkout(tmp_path: Path) -> None:
+    """The wheel carries the template: render from an install, far from this checkout."""
+    check(run(python("-m", "build", "--wheel", "--no-isolation", "--outdir", tmp_path / "dist"), REPO_ROOT), "build")
+    wheel = next((tmp_path / "dist").glob("mlscaffold-*.whl"))
+    site = tmp_path / "site"
+    check(run(python("-m", "pip", "install", "--no-deps", "--no-index", "--target", site, wheel), tmp_path), "install")
+    assert (site / "mlscaffold/_template/copier.yml").is_file()
+    rendered = run(python("-m", "mlscaffold", "new", "from-wheel", "--defaults"), tmp_path, pythonpath=[site])
+    check(rendered, "mlscaffold new from the wheel")
+    answers = (tmp_path / "from-wheel" / ".copier-answers.yml").read_text()
+    assert str(site / "mlscaffold" / "_template") in answers  # rendered from the installed copy
+    assert (tmp_path / "from-wheel" / "src/my_ml_project/training/trainer.py").is_file()
