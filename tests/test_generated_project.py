@@ -43,7 +43,9 @@ def test_default_project_installs_offline(default_project: Path) -> None:
         default_project,
     )
     check(result, "building the project")
-    resolved = run(python("-m", "pip", "install", "--dry-run", "--no-index", "--no-build-isolation", "."), default_project)
+    resolved = run(
+        python("-m", "pip", "install", "--dry-run", "--no-index", "--no-build-isolation", "."), default_project
+    )
     check(resolved, "resolving the declared dependencies offline")
 
 
@@ -53,8 +55,12 @@ def test_default_project_trains_to_the_target_and_evaluates(default_project: Pat
     metrics_path = default_project / "artifacts" / "metrics.json"
     trained = json.loads(metrics_path.read_text())
     assert trained["metrics"]["accuracy"] >= 0.80, trained["metrics"]
-    assert trained["target"] == {"metric": "accuracy", "target": 0.8, "measured": trained["metrics"]["accuracy"],
-                                 "met": True}
+    assert trained["target"] == {
+        "metric": "accuracy",
+        "target": 0.8,
+        "measured": trained["metrics"]["accuracy"],
+        "met": True,
+    }
     metrics_path.unlink()
     check(run(python("-m", "my_ml_project.evaluate"), default_project, pythonpath=src), "evaluate")
     evaluated = json.loads(metrics_path.read_text())
@@ -62,18 +68,32 @@ def test_default_project_trains_to_the_target_and_evaluates(default_project: Pat
 
 
 def test_default_project_passes_its_own_tests_and_lint(default_project: Path) -> None:
-    check(run(python("-m", "pytest", "-q", "-p", "no:cacheprovider"), default_project,
-              pythonpath=[default_project / "src"]), "the project's pytest")
+    check(
+        run(
+            python("-m", "pytest", "-q", "-p", "no:cacheprovider"),
+            default_project,
+            pythonpath=[default_project / "src"],
+        ),
+        "the project's pytest",
+    )
     check(run(python("-m", "ruff", "check", "--no-cache", "."), default_project), "ruff check")
     check(run(python("-m", "ruff", "format", "--check", "--no-cache", "."), default_project), "ruff format --check")
 
 
 def test_regression_project_passes_its_own_tests(tmp_path: Path) -> None:
-    project = render(tmp_path / "reg", "task=regression", "target_metric=r2", "target_metric_value=0.6",
-                     "data_format=parquet", "package_name=credit_limits")
+    project = render(
+        tmp_path / "reg",
+        "task=regression",
+        "target_metric=r2",
+        "target_metric_value=0.6",
+        "data_format=parquet",
+        "package_name=credit_limits",
+    )
     src = [project / "src"]
-    check(run(python("-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow"), project, pythonpath=src),
-          "the regression project's pytest")
+    check(
+        run(python("-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow"), project, pythonpath=src),
+        "the regression project's pytest",
+    )
     check(run(python("-m", "credit_limits.train"), project, pythonpath=src), "regression train")
     metrics = json.loads((project / "artifacts" / "metrics.json").read_text())["metrics"]
     assert metrics["r2"] >= 0.6 and metrics["rmse"] > 0
