@@ -210,3 +210,45 @@ def test_template_and_vcs_ref_select_a_version(tmp_path: Path) -> None:
     assert head.exit_code == 0, head.output
     bad_ref = invoke("new", tmp_path / "q", "--defaults", "--template", REPO_ROOT, "--vcs-ref", "no-such-ref")
     assert bad_ref.exit_code == 1 and "Traceback" not in bad_ref.output
+
+
+def accept_every_default_in_a_terminal(arguments: list[str], cwd: Path, timeout: float = 120) -> tuple[int, str]:
+    """Run ``mlscaffold`` on a pseudo-terminal, pressing Enter at each prompt."""
+    import os
+    import pty
+    import select
+    import sys
+    import time
+
+    pid, terminal = pty.fork()
+    if pid == 0:  # child: becomes mlscaffold, with the pty as its terminal
+        os.chdir(cwd)
+        os.execv(sys.executable, [sys.executable, "-m", "mlscaffold", *arguments])
+    output, quiet_since, deadline = b"", time.monotonic(), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([terminal], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(terminal, 65536)
+            except OSError:  # the child closed the terminal: it has exited
+                break
+            if not chunk:
+                break
+            output, quiet_since = output + chunk, time.monotonic()
+        elif time.monotonic() - quiet_since > 0.3:  # waiting at a prompt
+            os.write(terminal, b"\r")
+            quiet_since = time.monotonic()
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+def test_interactive_interview_in_a_terminal_offers_preset_values_as_defaults(tmp_path: Path) -> None:
+    preset = tmp_path / "team.yml"
+    preset.write_text("author_name: Risk Team\nseed: 11\n")
+    status, output = accept_every_default_in_a_terminal(
+        ["new", "proj", "--answers-file", str(preset), "-d", "project_name=pty-demo"], tmp_path
+    )
+    assert status == 0, output[-3000:]
+    assert "Author or owning team" in output and "Random seed" in output  # it asked
+    answers = answers_of(tmp_path / "proj")
+    assert (answers["project_name"], answers["author_name"], answers["seed"]) == ("pty-demo", "Risk Team", 11)

@@ -99,6 +99,18 @@ def test_regression_project_passes_its_own_tests(tmp_path: Path) -> None:
     assert metrics["r2"] >= 0.6 and metrics["rmse"] > 0
 
 
+def test_tensorboard_project_passes_its_own_tests(tmp_path: Path) -> None:
+    project = render(tmp_path / "tb", "experiment_tracking=tensorboard")
+    result = run(
+        python("-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow"), project, pythonpath=[project / "src"]
+    )
+    check(result, "the TensorBoard project's pytest")
+    assert (
+        "test_tracking.py"
+        in run(python("-m", "pytest", "--collect-only", "-q"), project, pythonpath=[project / "src"]).stdout
+    )
+
+
 def test_installed_wheel_renders_without_a_checkout(tmp_path: Path) -> None:
     """The wheel carries the template: render from an install, far from this checkout."""
     check(run(python("-m", "build", "--wheel", "--no-isolation", "--outdir", tmp_path / "dist"), REPO_ROOT), "build")

@@ -38,6 +38,7 @@ OPTION_VARIANTS = [
     {"deployment_target": "batch", "serving": False, "onnx_export": False},
     {"accelerator": "cuda", "mixed_precision": "fp16"},
     {"project_name": "Fraud Detector 2", "package_name": "fraud_detector"},
+    {"experiment_tracking": "tensorboard"},
 ]
 
 EXPECTED_FILES = [
@@ -148,6 +149,17 @@ def test_answers_reach_the_generated_files(copie) -> None:
     assert "GDPR" in (project / "docs/datasheet.md").read_text()
     model_yaml = yaml.safe_load((project / "configs/model/mlp.yaml").read_text())
     assert model_yaml["_target_"] == "my_ml_project.models.mlp.MLP"
+
+
+def test_experiment_tracking_renders_only_when_chosen(copie) -> None:
+    plain = render_ok(copie, {"experiment_tracking": "none"})
+    tracked = render_ok(copie, {"experiment_tracking": "tensorboard"})
+    assert not (plain / "src/my_ml_project/training/tracking.py").exists()
+    assert not (plain / "configs/tracking").exists() and "tensorboard" not in (plain / "pyproject.toml").read_text()
+    assert (tracked / "src/my_ml_project/training/tracking.py").is_file()
+    assert (tracked / "tests/test_tracking.py").is_file()
+    assert "- tracking: tensorboard" in (tracked / "configs/train.yaml").read_text()
+    assert '"tensorboard>=2.16"' in (tracked / "pyproject.toml").read_text()
 
 
 def test_regression_demo_data_targets_the_numeric_column(copie) -> None:

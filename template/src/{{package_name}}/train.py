@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from .artifacts import ArtifactPaths
@@ -42,6 +43,7 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
         data.num_features,
     )
     model = build_model(settings["model"], data.preprocessor)
+    tracker = instantiate(settings["tracking"]) if settings.get("tracking") else None
     trainer = Trainer(
         model,
         TrainerSettings.from_mapping(settings["trainer"]),
@@ -50,10 +52,15 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
         checkpoint_dir=artifacts.checkpoint_dir,
         seed=settings["seed"],
         metadata={"config": settings, "preprocessor": data.preprocessor.to_dict()},
+        epoch_callbacks=[tracker] if tracker is not None else [],
     )
     OmegaConf.save(OmegaConf.create(settings), artifacts.resolved_config)
     write_json(artifacts.preprocessor, data.preprocessor.to_dict())
-    result = trainer.fit(data.loader("train"), data.loader("val"))
+    try:
+        result = trainer.fit(data.loader("train"), data.loader("val"))
+    finally:
+        if tracker is not None:
+            tracker.close()
     write_json(artifacts.history, {"history": result.history})
     report = evaluate_checkpoint(
         artifacts.best_checkpoint, split="test", accelerator=settings["trainer"]["accelerator"]

@@ -11,7 +11,7 @@ the exact step it first appeared.
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -31,6 +31,7 @@ from .schedule import WarmupCosineSchedule
 log = logging.getLogger(__name__)
 
 MetricFunction = Callable[[np.ndarray, np.ndarray], Mapping[str, Any]]
+EpochCallback = Callable[[dict[str, float]], None]
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ class Trainer:
 
     ``metadata`` (the fitted preprocessor, the resolved config) is stored in every
     checkpoint, so a checkpoint alone is enough to evaluate or serve the model.
+    ``epoch_callbacks`` receive each epoch's record (losses, validation metrics, learning
+    rate), e.g. an experiment tracker; they run once per epoch, never per step.
     """
 
     def __init__(
@@ -127,6 +130,7 @@ class Trainer:
         checkpoint_dir: Path,
         seed: int,
         metadata: Mapping[str, Any] | None = None,
+        epoch_callbacks: Sequence[EpochCallback] = (),
     ) -> None:
         self.settings = settings
         self.device = resolve_device(settings.accelerator)
@@ -136,6 +140,7 @@ class Trainer:
         self.checkpoint_dir = Path(checkpoint_dir)
         self.seed = seed
         self.metadata = dict(metadata or {})
+        self.epoch_callbacks = list(epoch_callbacks)
         self.optimizer = self._build_optimizer()
         self.amp_dtype = self._resolve_amp_dtype()
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
@@ -316,6 +321,8 @@ class Trainer:
         record = {"epoch": self.epoch, "train_loss": train_loss, "lr": self.optimizer.param_groups[0]["lr"]}
         record.update({f"val_{name}": metric for name, metric in validation.items()})
         self.history.append(record)
+        for callback in self.epoch_callbacks:
+            callback(record)
         state = self.state_dict()
         if improved:
             save_checkpoint(state, self.best_checkpoint)
