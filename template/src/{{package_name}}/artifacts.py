@@ -8,6 +8,8 @@ Hydra's dated output folders only keep run logs.
 from dataclasses import dataclass
 from pathlib import Path
 
+from .training.checkpoint import BEST_CHECKPOINT, LAST_CHECKPOINT
+
 
 @dataclass(frozen=True)
 class ArtifactPaths:
@@ -21,11 +23,11 @@ class ArtifactPaths:
 
     @property
     def best_checkpoint(self) -> Path:
-        return self.checkpoint_dir / "best.pt"
+        return self.checkpoint_dir / BEST_CHECKPOINT
 
     @property
     def last_checkpoint(self) -> Path:
-        return self.checkpoint_dir / "last.pt"
+        return self.checkpoint_dir / LAST_CHECKPOINT
 
     @property
     def resolved_config(self) -> Path:

@@ -5,6 +5,8 @@ so a wrong path or column ends in one readable line instead of a library traceba
 Messages therefore say what went wrong *and* what to do about it.
 """
 
+from collections.abc import Callable
+
 
 class ProjectError(Exception):
     """Base class of the errors that end a stage with a message for the user."""
@@ -20,3 +22,15 @@ class CheckpointError(ProjectError):
 
 class NonFiniteLossError(ProjectError):
     """The training loss became NaN or infinite."""
+
+
+def exit_on_user_error(stage: Callable[[], object]) -> None:
+    """Run ``stage``; a :class:`ProjectError` ends the process with its message, status 1.
+
+    Entry points use this so that a mistake in data or config prints one line saying what
+    to fix, while genuine bugs still show their traceback.
+    """
+    try:
+        stage()
+    except ProjectError as error:
+        raise SystemExit(f"error: {error}") from None

@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 from .config import CONFIG_DIR, to_plain
 from .data.dataset import SPLITS, build_tabular_data
 from .data.preprocessing import TabularPreprocessor
-from .errors import ProjectError
+from .errors import ProjectError, exit_on_user_error
 from .evaluation.metrics import compute_metrics, is_better
 from .evaluation.predict import collect_outputs
 from .evaluation.reporting import write_json
@@ -110,10 +110,7 @@ def run_evaluation(cfg: DictConfig) -> dict[str, Any]:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    try:
-        run_evaluation(cfg)
-    except ProjectError as error:
-        raise SystemExit(f"error: {error}") from None
+    exit_on_user_error(lambda: run_evaluation(cfg))
 
 
 if __name__ == "__main__":

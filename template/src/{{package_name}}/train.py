@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from .artifacts import ArtifactPaths
 from .config import CONFIG_DIR, to_plain
 from .data.dataset import build_tabular_data
-from .errors import ProjectError
+from .errors import exit_on_user_error
 from .evaluate import evaluate_checkpoint, metric_function
 from .evaluation.reporting import write_json
 from .models.factory import build_model
@@ -84,10 +84,7 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def main(cfg: DictConfig) -> None:
-    try:
-        run_training(cfg)
-    except ProjectError as error:
-        raise SystemExit(f"error: {error}") from None
+    exit_on_user_error(lambda: run_training(cfg))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ The built-in demo data and the user's own files take the same path through this 
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,6 +14,7 @@ import torch
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, Dataset
 
+from ..config import settings_from_mapping
 from ..errors import DataError
 from ..reproducibility import seed_worker
 from .demo import generate_demo_table
@@ -44,13 +45,7 @@ class DataSettings:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "DataSettings":
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise DataError(
-                f"unknown data setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}."
-            )
-        settings = cls(**values)
+        settings = settings_from_mapping(cls, values, group="data", error=DataError)
         if settings.source not in ("demo", "file"):
             raise DataError(f"data.source must be 'demo' or 'file', got '{settings.source}'.")
         if settings.source == "file" and not settings.path:

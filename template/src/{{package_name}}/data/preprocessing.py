@@ -55,39 +55,16 @@ class TabularPreprocessor:
         categories = tuple(
             tuple(sorted(train[column].astype(str).unique())) for column in categorical_columns
         )
-        target = train[target_column]
-        if task == CLASSIFICATION:
-            class_names = tuple(sorted(target.astype(str).unique()))
-            if len(class_names) < 2:
-                raise DataError(
-                    f"target column '{target_column}' has a single class "
-                    f"({class_names[0]!r}) in the training split; classification needs "
-                    "at least two classes. Check the file, or set task=regression for a numeric target."
-                )
-            return cls(
-                task=task,
-                numeric_columns=tuple(numeric_columns),
-                categorical_columns=tuple(categorical_columns),
-                target_column=target_column,
-                numeric_means=tuple(numeric.mean().tolist()),
-                numeric_stds=tuple(stds.tolist()),
-                categories=categories,
-                class_names=class_names,
-            )
-        if task != REGRESSION:
-            raise DataError(f"task must be '{CLASSIFICATION}' or '{REGRESSION}', got '{task}'.")
-        values = _numeric_target(target, target_column)
-        return cls(
-            task=task,
-            numeric_columns=tuple(numeric_columns),
-            categorical_columns=tuple(categorical_columns),
-            target_column=target_column,
-            numeric_means=tuple(numeric.mean().tolist()),
-            numeric_stds=tuple(stds.tolist()),
-            categories=categories,
-            target_mean=float(values.mean()),
-            target_std=float(values.std()) or 1.0,
-        )
+        features = {
+            "task": task,
+            "numeric_columns": tuple(numeric_columns),
+            "categorical_columns": tuple(categorical_columns),
+            "target_column": target_column,
+            "numeric_means": tuple(numeric.mean().tolist()),
+            "numeric_stds": tuple(stds.tolist()),
+            "categories": categories,
+        }
+        return cls(**features, **_fit_target(train[target_column], task, target_column))
 
     @property
     def num_features(self) -> int:
@@ -146,6 +123,23 @@ class TabularPreprocessor:
         values = {key: tuple(value) if key in tuple_fields else value for key, value in state.items()}
         values["categories"] = tuple(tuple(vocabulary) for vocabulary in state["categories"])
         return cls(**values)
+
+
+def _fit_target(target: pd.Series, task: str, target_column: str) -> dict[str, Any]:
+    """The target encoding: sorted class names, or the mean and std of a numeric target."""
+    if task == CLASSIFICATION:
+        class_names = tuple(sorted(target.astype(str).unique()))
+        if len(class_names) < 2:
+            raise DataError(
+                f"target column '{target_column}' has a single class "
+                f"({class_names[0]!r}) in the training split; classification needs "
+                "at least two classes. Check the file, or set task=regression for a numeric target."
+            )
+        return {"class_names": class_names}
+    if task != REGRESSION:
+        raise DataError(f"task must be '{CLASSIFICATION}' or '{REGRESSION}', got '{task}'.")
+    values = _numeric_target(target, target_column)
+    return {"target_mean": float(values.mean()), "target_std": float(values.std()) or 1.0}
 
 
 def _numeric_target(target: pd.Series, target_column: str) -> np.ndarray:

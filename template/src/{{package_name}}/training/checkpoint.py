@@ -21,6 +21,9 @@ import torch
 
 from ..errors import CheckpointError
 
+BEST_CHECKPOINT = "best.pt"  # the epoch with the best monitored validation metric
+LAST_CHECKPOINT = "last.pt"  # the latest completed epoch: what a resume continues from
+
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
     """Write ``state`` to ``path`` atomically (temporary file, fsync, rename)."""

@@ -13,7 +13,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,18 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ..config import settings_from_mapping
 from ..errors import CheckpointError, NonFiniteLossError, ProjectError
 from ..evaluation.metrics import is_better, metric_direction
 from ..evaluation.predict import collect_outputs
-from .checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from .checkpoint import (
+    BEST_CHECKPOINT,
+    LAST_CHECKPOINT,
+    capture_rng_state,
+    load_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
 from .schedule import WarmupCosineSchedule
 
 log = logging.getLogger(__name__)
@@ -56,13 +64,7 @@ class TrainerSettings:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "TrainerSettings":
-        known = {item.name for item in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ProjectError(
-                f"unknown trainer setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}."
-            )
-        settings = cls(**values)
+        settings = settings_from_mapping(cls, values, group="trainer", error=ProjectError)
         if settings.max_epochs < 1:
             raise ProjectError("trainer.max_epochs must be at least 1.")
         if settings.accelerator not in ("auto", "cpu", "cuda"):
@@ -173,11 +175,11 @@ class Trainer:
 
     @property
     def best_checkpoint(self) -> Path:
-        return self.checkpoint_dir / "best.pt"
+        return self.checkpoint_dir / BEST_CHECKPOINT
 
     @property
     def last_checkpoint(self) -> Path:
-        return self.checkpoint_dir / "last.pt"
+        return self.checkpoint_dir / LAST_CHECKPOINT
 
     # ------------------------------------------------------------------ set-up
     def _build_optimizer(self) -> torch.optim.Optimizer:
