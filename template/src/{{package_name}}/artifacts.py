@@ -8,8 +8,6 @@ Hydra's dated output folders only keep run logs.
 from dataclasses import dataclass
 from pathlib import Path
 
-from .training.checkpoint import BEST_CHECKPOINT, LAST_CHECKPOINT
-
 
 @dataclass(frozen=True)
 class ArtifactPaths:
@@ -19,15 +17,8 @@ class ArtifactPaths:
 
     @property
     def checkpoint_dir(self) -> Path:
+        """``best.pt`` and ``last.pt``, written by the Trainer (see training/checkpoint.py)."""
         return self.root / "checkpoints"
-
-    @property
-    def best_checkpoint(self) -> Path:
-        return self.checkpoint_dir / BEST_CHECKPOINT
-
-    @property
-    def last_checkpoint(self) -> Path:
-        return self.checkpoint_dir / LAST_CHECKPOINT
 
     @property
     def resolved_config(self) -> Path:

@@ -63,7 +63,7 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
             tracker.close()
     write_json(artifacts.history, {"history": result.history})
     report = evaluate_checkpoint(
-        artifacts.best_checkpoint, split="test", accelerator=settings["trainer"]["accelerator"]
+        trainer.best_checkpoint, split="test", accelerator=settings["trainer"]["accelerator"]
     )
     report["training"] = {
         "epochs_completed": result.epochs_completed,
