@@ -93,10 +93,11 @@ def assert_clean_project(project: Path, package: str) -> None:
             residue = JINJA_RESIDUE.search(text)
             assert residue is None, f"{path}: Jinja residue {residue.group()!r}"
     assert compileall.compile_dir(project / "src", quiet=1, force=True)
-    lint = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project, capture_output=True, text=True
-    )
-    assert lint.returncode == 0, lint.stdout + lint.stderr
+    for command in (["check"], ["format", "--check"]):
+        lint = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "--no-cache", "."], cwd=project, capture_output=True, text=True
+        )
+        assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 @pytest.mark.parametrize(

@@ -7,13 +7,11 @@ an editable install (``make setup``) without copying configs into the package.
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from .errors import ProjectError
-
-SettingsT = TypeVar("SettingsT")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = PROJECT_ROOT / "configs"
@@ -27,18 +25,18 @@ def to_plain(config: DictConfig) -> dict[str, Any]:
 
 
 def settings_from_mapping(
-    settings_class: Callable[..., SettingsT],
+    settings_class: Callable[..., Any],
     values: Mapping[str, Any],
     *,
     group: str,
     error: type[ProjectError],
-) -> SettingsT:
+) -> Any:
     """Build a frozen settings dataclass from a config group, refusing unknown keys.
 
     A typo such as ``trainer.max_epoch=5`` would otherwise be silently ignored and the run
     would train with the default; naming the key and the valid ones turns it into a fix.
     """
-    known = {item.name for item in fields(settings_class)}  # type: ignore[arg-type]
+    known = {item.name for item in fields(settings_class)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise error(f"unknown {group} setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}.")

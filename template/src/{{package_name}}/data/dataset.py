@@ -45,7 +45,7 @@ class DataSettings:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "DataSettings":
-        settings = settings_from_mapping(cls, values, group="data", error=DataError)
+        settings: DataSettings = settings_from_mapping(cls, values, group="data", error=DataError)
         if settings.source not in ("demo", "file"):
             raise DataError(f"data.source must be 'demo' or 'file', got '{settings.source}'.")
         if settings.source == "file" and not settings.path:

@@ -64,7 +64,7 @@ class TrainerSettings:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "TrainerSettings":
-        settings = settings_from_mapping(cls, values, group="trainer", error=ProjectError)
+        settings: TrainerSettings = settings_from_mapping(cls, values, group="trainer", error=ProjectError)
         if settings.max_epochs < 1:
             raise ProjectError("trainer.max_epochs must be at least 1.")
         if settings.accelerator not in ("auto", "cpu", "cuda"):
