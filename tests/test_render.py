@@ -38,6 +38,7 @@ OPTION_VARIANTS = [
     {"deployment_target": "batch", "serving": False, "onnx_export": False},
     {"accelerator": "cuda", "mixed_precision": "fp16"},
     {"project_name": "Fraud Detector 2", "package_name": "fraud_detector"},
+    {"package_name": "a_thirty_character_package_nam"},  # the longest allowed: formatting holds
     {"experiment_tracking": "tensorboard"},
 ]
 
@@ -175,7 +176,8 @@ INVALID_ANSWERS = [
     ({"package_name": "os"}, "would shadow the standard library"),
     ({"package_name": "torch"}, "would shadow"),
     ({"package_name": "pandas"}, "would shadow"),
-    ({"package_name": "My-Package"}, "valid lower-case Python identifier"),
+    ({"package_name": "My-Package"}, "lower-case Python identifier"),
+    ({"package_name": "a_thirty_one_character_package_"}, "at most 30 characters"),
     ({"package_name": "class"}, "would shadow"),
     ({"description": 'say "hi"'}, "without double quotes"),
     ({"author_email": "not-an-email"}, "e-mail address"),
