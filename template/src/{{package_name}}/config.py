@@ -13,6 +13,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from .errors import ProjectError
 
+# The three splits every stage uses; a split is a deterministic function of the data and seed.
+SPLITS = ("train", "val", "test")
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = PROJECT_ROOT / "configs"
 
