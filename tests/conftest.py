@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -30,3 +31,18 @@ def run(
 
 def python(*args: str | Path) -> list[str | Path]:
     return [sys.executable, *args]
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep mlscaffold's template store and git identity inside the test's temp folder."""
+    data_dir = tmp_path_factory.mktemp("mlscaffold-data")
+    monkeypatch.setenv("MLSCAFFOLD_DATA_DIR", str(data_dir))
+    for variable, value in {
+        "GIT_AUTHOR_NAME": "Test Owner",
+        "GIT_AUTHOR_EMAIL": "owner@example.com",
+        "GIT_COMMITTER_NAME": "Test Owner",
+        "GIT_COMMITTER_EMAIL": "owner@example.com",
+    }.items():
+        monkeypatch.setenv(variable, value)
+    return data_dir

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from mlscaffold import __version__
 from mlscaffold.cli import app
+from mlscaffold.template_store import store_path
 
 from .conftest import REPO_ROOT
 
@@ -91,8 +92,11 @@ def test_same_project_as_plain_copier_copy(tmp_path: Path) -> None:
     # Rendering a checkout with uncommitted edits makes Copier commit them in its clone,
     # so `_commit` differs between two renders of a dirty tree; every answer must agree.
     assert differing in ([], [".copier-answers.yml"])
+    # mlscaffold records its template store as the source (so updates work offline).
     plain, cli = answers_of(tmp_path / "plain"), answers_of(tmp_path / "cli")
-    plain.pop("_commit", None), cli.pop("_commit", None)
+    assert cli["_src_path"] == str(store_path()) and cli["_commit"] == f"v{__version__}"
+    for recorded in (plain, cli):
+        recorded.pop("_commit", None), recorded.pop("_src_path", None)
     assert plain == cli
 
 

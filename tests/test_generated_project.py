@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from mlscaffold.cli import app
@@ -111,7 +112,7 @@ def test_tensorboard_project_passes_its_own_tests(tmp_path: Path) -> None:
     )
 
 
-def test_installed_wheel_renders_without_a_checkout(tmp_path: Path) -> None:
+def test_installed_wheel_renders_without_a_checkout(tmp_path: Path, isolated_user_state: Path) -> None:
     """The wheel carries the template: render from an install, far from this checkout."""
     check(run(python("-m", "build", "--wheel", "--no-isolation", "--outdir", tmp_path / "dist"), REPO_ROOT), "build")
     wheel = next((tmp_path / "dist").glob("mlscaffold-*.whl"))
@@ -120,6 +121,9 @@ def test_installed_wheel_renders_without_a_checkout(tmp_path: Path) -> None:
     assert (site / "mlscaffold/_template/copier.yml").is_file()
     rendered = run(python("-m", "mlscaffold", "new", "from-wheel", "--defaults"), tmp_path, pythonpath=[site])
     check(rendered, "mlscaffold new from the wheel")
-    answers = (tmp_path / "from-wheel" / ".copier-answers.yml").read_text()
-    assert str(site / "mlscaffold" / "_template") in answers  # rendered from the installed copy
+    # Rendered from the installed copy, committed and tagged in the template store.
+    store = isolated_user_state / "template"
+    answers = yaml.safe_load((tmp_path / "from-wheel" / ".copier-answers.yml").read_text())
+    assert answers["_src_path"] == str(store) and answers["_commit"] == "v0.1.0"
+    assert (store / "copier.yml").read_bytes() == (site / "mlscaffold/_template/copier.yml").read_bytes()
     assert (tmp_path / "from-wheel" / "src/my_ml_project/training/trainer.py").is_file()

@@ -7,6 +7,7 @@ written, one-line error messages with the fix, exit codes scripts can rely on
 """
 
 import re
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -14,9 +15,11 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 import yaml
+from packaging.version import InvalidVersion, Version
 
 from mlscaffold import __version__
 from mlscaffold.template import answerable_questions, bundled_template
+from mlscaffold.template_store import ensure_bundled_release, is_store, store_path
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -188,10 +191,9 @@ def new(
     classification project that trains on built-in demo data.
     """
     try:
-        source = template or str(bundled_template())
         given = parse_data_options(data or [])
         preset = read_answers_file(answers_file) if answers_file else {}
-        questions = template_questions(source)
+        questions = template_questions(template or str(bundled_template()))
         refuse_unknown_keys(given, questions, "--data")
         refuse_unknown_keys(preset, questions, "answers file")
         check_destination(destination, force)
@@ -201,10 +203,26 @@ def new(
                 "--answers-file for the answers you want) to render without prompts",
                 EXIT_USAGE,
             )
+        source, vcs_ref = resolve_source(template, vcs_ref)
         answers = render(source, destination, given, preset, defaults=defaults, vcs_ref=vcs_ref, force=force)
     except CommandError as error:
         fail(error)
     typer.echo(next_steps(destination, str(answers.get("package_name", "<package>"))))
+
+
+def resolve_source(template: str | None, vcs_ref: str | None) -> tuple[str, str | None]:
+    """The template to render: the given one, or the bundled one as a tagged store release.
+
+    The bundled template is rendered from the local store (see ``template_store``) so the
+    project records a git source and tag that ``copier update`` can return to later.
+    """
+    if template is not None:
+        return template, vcs_ref
+    try:
+        repository, tag = ensure_bundled_release()
+    except (OSError, RuntimeError) as error:
+        raise CommandError(f"cannot prepare the bundled template in {store_path()}: {one_line(str(error))}") from error
+    return str(repository), vcs_ref or tag
 
 
 def render(
@@ -241,3 +259,186 @@ def render(
     except Exception as error:  # Copier raises many types; each becomes one line
         raise explain_copier_error(error) from error
     return dict(worker.answers.combined)
+
+
+# ---------------------------------------------------------------- updates
+CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
+
+
+def read_project_answers(project: Path) -> dict[str, Any]:
+    answers_path = project / ".copier-answers.yml"
+    if not answers_path.is_file():
+        raise CommandError(
+            f"{project} has no .copier-answers.yml; run this in a project made by mlscaffold new (or copier copy)",
+            EXIT_USAGE,
+        )
+    answers = yaml.safe_load(answers_path.read_text(encoding="utf-8")) or {}
+    if "_src_path" not in answers:
+        raise CommandError(f"{answers_path} does not record its template source (_src_path)")
+    return answers
+
+
+def git_output(project: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=project, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise CommandError(f"git {' '.join(args)} failed in {project}: {one_line(result.stderr)}")
+    return result.stdout
+
+
+def require_clean_git_tree(project: Path) -> None:
+    """Copier merges through git: uncommitted edits could be lost or mixed into the update."""
+    inside = git_output(project, "rev-parse", "--is-inside-work-tree").strip() if (project / ".git").exists() else ""
+    if inside != "true":
+        raise CommandError(
+            f"{project} is not a git repository; updates merge through git. "
+            "Run `git init && git add -A && git commit -m 'Generated project'` first"
+        )
+    dirty = git_output(project, "status", "--porcelain")
+    if dirty.strip():
+        files = ", ".join(line[3:] for line in dirty.splitlines()[:5])
+        raise CommandError(f"{project} has uncommitted changes ({files}); commit or stash them first, then update")
+
+
+def refresh_store_if_used(answers: dict[str, Any]) -> None:
+    """Make the installed mlscaffold's template available to projects rendered from the store."""
+    if is_store(answers["_src_path"]):
+        ensure_bundled_release()
+
+
+def newer_template_tags(source: str, current: str | None) -> list[str]:
+    """Release tags of ``source`` newer than ``current``, newest first."""
+    listing = git_output(Path.cwd(), "ls-remote", "--tags", "--refs", str(source))
+    versions = []
+    for line in listing.splitlines():
+        tag = line.split("\t", 1)[1].removeprefix("refs/tags/")
+        try:
+            version = Version(tag)
+        except InvalidVersion:
+            continue
+        if not version.is_prerelease:
+            versions.append((version, tag))
+    try:
+        floor = Version(current) if current else None
+    except InvalidVersion:
+        floor = None
+    return [tag for version, tag in sorted(versions, reverse=True) if floor is None or version > floor]
+
+
+def files_with_conflicts(project: Path, changed: list[str]) -> list[str]:
+    conflicts = []
+    for relative in changed:
+        path = project / relative
+        if path.suffix == ".rej":
+            conflicts.append(relative)
+        elif path.is_file():
+            try:
+                if CONFLICT_MARKER.search(path.read_text(encoding="utf-8")):
+                    conflicts.append(relative)
+            except UnicodeDecodeError:
+                continue
+    return conflicts
+
+
+def changed_files(project: Path) -> list[str]:
+    status = git_output(project, "status", "--porcelain", "--untracked-files=all")
+    return [line[3:].strip('"') for line in status.splitlines() if line.strip()]
+
+
+@app.command()
+def update(
+    project: Annotated[Path, typer.Argument(help="The generated project (a clean git work tree).")] = Path("."),
+    vcs_ref: Annotated[
+        str | None, typer.Option("--vcs-ref", help="Template tag or commit to update to (default: the newest release).")
+    ] = None,
+    conflict: Annotated[
+        str, typer.Option("--conflict", help="How to leave conflicts: inline (git markers) or rej (.rej files).")
+    ] = "inline",
+    pretend: Annotated[bool, typer.Option("--pretend", help="Show what would change; write nothing.")] = False,
+    trust: Annotated[
+        bool,
+        typer.Option("--trust", help="Run the template's migrations (always on for mlscaffold's own template)."),
+    ] = False,
+) -> None:
+    """Bring template improvements into PROJECT, keeping its owners' edits.
+
+    Runs [cyan]copier update[/cyan]: the project's recorded template version is re-rendered
+    with its answers, the owners' changes since then are replayed on the new version, and
+    lines both changed are left as conflicts to resolve. Exits 1 while conflicts remain.
+    """
+    try:
+        if conflict not in ("inline", "rej"):
+            raise CommandError(f"--conflict must be inline or rej, got '{conflict}'", EXIT_USAGE)
+        answers = read_project_answers(project)
+        require_clean_git_tree(project)
+        refresh_store_if_used(answers)
+        before = answers.get("_commit")
+        run_copier_update(
+            project, vcs_ref=vcs_ref, conflict=conflict, pretend=pretend, trust=trust or is_store(answers["_src_path"])
+        )
+        if pretend:
+            typer.echo(f"pretend: nothing written ({project} is at {before})")
+            return
+        after = read_project_answers(project).get("_commit")
+        changed = changed_files(project)
+        conflicts = files_with_conflicts(project, changed)
+    except CommandError as error:
+        fail(error)
+    typer.echo(f"updated {project} from template {before} to {after}")
+    for relative in changed:
+        typer.echo(f"  changed: {relative}")
+    if conflicts:
+        for relative in conflicts:
+            typer.secho(f"  conflict: {relative}", err=True, fg=typer.colors.RED)
+        typer.secho(
+            f"error: {len(conflicts)} file(s) with conflicts; resolve them, delete any .rej files, then commit",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        raise typer.Exit(EXIT_FAILURE)
+    typer.echo("review the changes (git diff), run the tests, then commit")
+
+
+def run_copier_update(project: Path, *, vcs_ref: str | None, conflict: str, pretend: bool, trust: bool) -> None:
+    import copier
+
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Dirty template changes")
+            copier.run_update(
+                project,
+                vcs_ref=vcs_ref,
+                conflict=conflict,  # type: ignore[arg-type]
+                pretend=pretend,
+                overwrite=True,
+                skip_answered=True,
+                defaults=not sys.stdin.isatty(),
+                unsafe=trust,
+                quiet=True,
+            )
+    except KeyboardInterrupt as interrupt:
+        raise CommandError(
+            "interrupted; run `git status` and `git checkout -- .` to undo a partial update"
+        ) from interrupt
+    except Exception as error:  # Copier raises many types; each becomes one line
+        message = one_line(str(error))
+        if type(error).__name__ == "UnsafeTemplateError":
+            message += "; this template runs migrations: pass --trust if you trust its source"
+        raise CommandError(message or type(error).__name__) from error
+
+
+@app.command("check-update")
+def check_update(
+    project: Annotated[Path, typer.Argument(help="The generated project.")] = Path("."),
+) -> None:
+    """Say whether a newer template version than PROJECT's exists."""
+    try:
+        answers = read_project_answers(project)
+        refresh_store_if_used(answers)
+        current = answers.get("_commit")
+        newer = newer_template_tags(answers["_src_path"], current)
+    except CommandError as error:
+        fail(error)
+    if newer:
+        typer.echo(f"newer template version available: {newer[0]} (project is at {current}); run mlscaffold update")
+    else:
+        typer.echo(f"up to date: template {current} is the newest release of {answers['_src_path']}")

@@ -1,0 +1,272 @@
+"""Updates: template versions reach generated projects and the owners' edits survive.
+
+Every test drives real ``copier update`` through real git repositories: a throw-away
+repository of this template with tags, and a generated project committed by its owner.
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import copier
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from mlscaffold.cli import app
+
+from .conftest import REPO_ROOT, python, run
+
+runner = CliRunner()
+MODULE = "src/my_ml_project/models/mlp.py"
+TRAINER_CONFIG = "configs/trainer/default.yaml"
+
+
+def git(repository: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=repository, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def commit_all(repository: Path, message: str) -> None:
+    git(repository, "add", "--all")
+    git(repository, "commit", "--quiet", "-m", message)
+
+
+def template_repository(root: Path) -> Path:
+    """A git repository of this template (copier.yml + template/) tagged v1."""
+    repository = root / "template-repo"
+    repository.mkdir()
+    shutil.copy2(REPO_ROOT / "copier.yml", repository / "copier.yml")
+    shutil.copytree(REPO_ROOT / "template", repository / "template", ignore=shutil.ignore_patterns("__pycache__"))
+    git(repository, "init", "--quiet", "-b", "main")
+    commit_all(repository, "template v1")
+    git(repository, "tag", "v1")
+    return repository
+
+
+def release(repository: Path, tag: str, message: str) -> None:
+    commit_all(repository, message)
+    git(repository, "tag", tag)
+
+
+def generate_committed_project(template: Path, destination: Path, *data: str) -> Path:
+    arguments = ["new", str(destination), "--defaults", "--template", str(template)]
+    for item in data:
+        arguments += ["-d", item]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    git(destination, "init", "--quiet", "-b", "main")
+    commit_all(destination, "Generated project")
+    return destination
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def own_edits(project: Path) -> None:
+    """What an owner does: tune a model default and a training setting."""
+    edit(project / MODULE, "dropout: float = 0.1,", "dropout: float = 0.25,  # tuned by the owners")
+    edit(project / TRAINER_CONFIG, "max_epochs: 30", "max_epochs: 45")
+    commit_all(project, "Owner: tune dropout and epochs")
+
+
+def template_improvements(template: Path) -> None:
+    """What the template's v2 does: change another file and add a new one."""
+    edit(template / "template/Makefile.jinja", "help:  ## Show the targets", "help:  ## Show the targets (v2)")
+    (template / "template/docs/CHANGELOG.md").write_text("# Changelog\n\n- v2: template improvements\n")
+    release(template, "v2", "template v2")
+
+
+def answers(project: Path) -> dict:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+def assert_updated_keeping_edits(project: Path) -> None:
+    assert "dropout: float = 0.25,  # tuned by the owners" in (project / MODULE).read_text()
+    assert "max_epochs: 45" in (project / TRAINER_CONFIG).read_text()
+    assert "## Show the targets (v2)" in (project / "Makefile").read_text()
+    assert (project / "docs/CHANGELOG.md").read_text().startswith("# Changelog")
+    assert answers(project)["_commit"] == "v2"
+
+
+def test_mlscaffold_update_brings_v2_and_keeps_owner_edits(tmp_path: Path) -> None:
+    template = template_repository(tmp_path)
+    project = generate_committed_project(template, tmp_path / "project")
+    assert answers(project)["_commit"] == "v1"
+    own_edits(project)
+    template_improvements(template)
+
+    checked = runner.invoke(app, ["check-update", str(project)])
+    assert checked.exit_code == 0 and "newer template version available: v2" in checked.output
+
+    result = runner.invoke(app, ["update", str(project)])
+    assert result.exit_code == 0, result.output
+    assert "from template v1 to v2" in result.output and "changed: Makefile" in result.output
+    assert_updated_keeping_edits(project)
+    assert "up to date" in runner.invoke(app, ["check-update", str(project)]).output
+
+
+def test_plain_copier_update_does_the_same(tmp_path: Path) -> None:
+    template = template_repository(tmp_path)
+    project = generate_committed_project(template, tmp_path / "project")
+    own_edits(project)
+    template_improvements(template)
+    copier.run_update(project, defaults=True, overwrite=True, skip_answered=True, quiet=True)
+    assert_updated_keeping_edits(project)
+
+
+def test_conflicting_edits_leave_markers_and_fail_naming_the_file(tmp_path: Path) -> None:
+    template = template_repository(tmp_path)
+    project = generate_committed_project(template, tmp_path / "project")
+    edit(project / "Makefile", "help:  ## Show the targets", "help:  ## List the targets (owner's wording)")
+    commit_all(project, "Owner: reword help")
+    template_improvements(template)
+
+    result = runner.invoke(app, ["update", str(project)])
+    assert result.exit_code == 1, result.output
+    assert "conflict: Makefile" in result.output and "resolve them" in result.output
+    makefile = (project / "Makefile").read_text()
+    assert "<<<<<<<" in makefile and ">>>>>>>" in makefile
+
+
+def test_rej_conflict_mode_names_the_rej_file(tmp_path: Path) -> None:
+    template = template_repository(tmp_path)
+    project = generate_committed_project(template, tmp_path / "project")
+    edit(project / "Makefile", "help:  ## Show the targets", "help:  ## List the targets (owner's wording)")
+    commit_all(project, "Owner: reword help")
+    template_improvements(template)
+    result = runner.invoke(app, ["update", str(project), "--conflict", "rej"])
+    assert result.exit_code == 1, result.output
+    assert "conflict: Makefile.rej" in result.output
+
+
+def test_dirty_tree_is_refused_and_nothing_changes(tmp_path: Path) -> None:
+    template = template_repository(tmp_path)
+    project = generate_committed_project(template, tmp_path / "project")
+    template_improvements(template)
+    (project / "README.md").write_text("work in progress\n")
+    result = runner.invoke(app, ["update", str(project)])
+    assert result.exit_code == 1
+    assert "uncommitted changes (README.md); commit or stash them first" in result.output
+    assert answers(project)["_commit"] == "v1" and not (project / "docs/CHANGELOG.md").exists()
+    assert (project / "README.md").read_text() == "work in progress\n"
+
+
+def test_a_project_outside_git_is_refused(tmp_path: Path) -> None:
+    template = template_repository(tmp_path)
+    result = runner.invoke(app, ["new", str(tmp_path / "p"), "--defaults", "--template", str(template)])
+    assert result.exit_code == 0
+    refused = runner.invoke(app, ["update", str(tmp_path / "p")])
+    assert refused.exit_code == 1 and "is not a git repository" in refused.output
+
+
+def test_a_folder_without_answers_is_refused(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["update", str(tmp_path)])
+    assert result.exit_code == 2 and "has no .copier-answers.yml" in result.output
+
+
+def test_pretend_writes_nothing(tmp_path: Path) -> None:
+    template = template_repository(tmp_path)
+    project = generate_committed_project(template, tmp_path / "project")
+    template_improvements(template)
+    result = runner.invoke(app, ["update", str(project), "--pretend"])
+    assert result.exit_code == 0, result.output
+    assert answers(project)["_commit"] == "v1" and git(project, "status", "--porcelain") == ""
+
+
+def rename_seed_question_with_a_migration(template: Path) -> None:
+    """v2 renames the `seed` question to `random_seed`; a migration carries the answer over."""
+    config = (template / "copier.yml").read_text()
+    config = config.replace("\nseed:\n", "\nrandom_seed:\n").replace("0 <= seed <", "0 <= random_seed <")
+    rename = (
+        "import pathlib, re; answers = pathlib.Path('.copier-answers.yml'); "
+        "answers.write_text(re.sub(r'(?m)^seed:', 'random_seed:', answers.read_text()))"
+    )
+    config += (
+        "\n_migrations:\n"
+        "  - version: v2\n"
+        "    when: \"{{ _stage == 'before' }}\"\n"
+        f"    command: [{sys.executable!r}, -c, {rename!r}]\n"
+    )
+    (template / "copier.yml").write_text(config)
+    edit(template / "template/configs/train.yaml.jinja", "seed: {{ seed }}", "seed: {{ random_seed }}")
+    release(template, "v2", "template v2: seed question renamed to random_seed")
+
+
+def test_a_migration_keeps_a_renamed_answer(tmp_path: Path) -> None:
+    template = template_repository(tmp_path)
+    project = generate_committed_project(template, tmp_path / "project", "seed=7")
+    rename_seed_question_with_a_migration(template)
+
+    untrusted = runner.invoke(app, ["update", str(project)])
+    assert untrusted.exit_code == 1 and "pass --trust" in untrusted.output
+    assert answers(project)["_commit"] == "v1"
+
+    trusted = runner.invoke(app, ["update", str(project), "--trust"])
+    assert trusted.exit_code == 0, trusted.output
+    recorded = answers(project)
+    assert recorded["_commit"] == "v2" and recorded["random_seed"] == 7 and "seed" not in recorded
+    assert yaml.safe_load((project / "configs/train.yaml").read_text())["seed"] == 7
+
+
+def build_wheel(source: Path, destination: Path) -> Path:
+    result = run(python("-m", "build", "--wheel", "--no-isolation", "--outdir", destination), source)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return next(destination.glob("mlscaffold-*.whl"))
+
+
+def install_wheel(wheel: Path, target: Path) -> Path:
+    result = run(python("-m", "pip", "install", "--no-deps", "--no-index", "--target", target, wheel), target.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return target
+
+
+def newer_checkout(root: Path) -> Path:
+    """This checkout as mlscaffold 0.2.0, whose template changes one file and adds one."""
+    checkout = root / "checkout-0.2.0"
+    shutil.copytree(
+        REPO_ROOT,
+        checkout,
+        ignore=shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", "build", "dist", ".ruff_cache"),
+    )
+    version_file = checkout / "src/mlscaffold/__init__.py"
+    version_file.write_text(version_file.read_text().replace('__version__ = "0.1.0"', '__version__ = "0.2.0"'))
+    pyproject = checkout / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('version = "0.1.0"', 'version = "0.2.0"', 1))
+    template_improvements_in_place(checkout)
+    return checkout
+
+
+def template_improvements_in_place(checkout: Path) -> None:
+    edit(checkout / "template/Makefile.jinja", "help:  ## Show the targets", "help:  ## Show the targets (v2)")
+    (checkout / "template/docs/CHANGELOG.md").write_text("# Changelog\n\n- v2: template improvements\n")
+
+
+@pytest.mark.slow
+def test_offline_update_after_upgrading_mlscaffold(tmp_path: Path) -> None:
+    """Generate with an installed wheel's bundled template, upgrade mlscaffold, update."""
+    old_site = install_wheel(build_wheel(REPO_ROOT, tmp_path / "dist-old"), tmp_path / "site-old")
+    generated = run(python("-m", "mlscaffold", "new", "project", "--defaults"), tmp_path, pythonpath=[old_site])
+    assert generated.returncode == 0, generated.stderr
+    project = tmp_path / "project"
+    recorded = answers(project)
+    assert recorded["_commit"] == "v0.1.0" and Path(recorded["_src_path"]).name == "template"
+    git(project, "init", "--quiet", "-b", "main")
+    commit_all(project, "Generated project")
+    own_edits(project)
+
+    new_site = install_wheel(build_wheel(newer_checkout(tmp_path), tmp_path / "dist-new"), tmp_path / "site-new")
+    checked = run(python("-m", "mlscaffold", "check-update", "project"), tmp_path, pythonpath=[new_site])
+    assert "newer template version available: v0.2.0" in checked.stdout, checked.stdout + checked.stderr
+    updated = run(python("-m", "mlscaffold", "update", "project"), tmp_path, pythonpath=[new_site])
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert "dropout: float = 0.25,  # tuned by the owners" in (project / MODULE).read_text()
+    assert "max_epochs: 45" in (project / TRAINER_CONFIG).read_text()
+    assert "## Show the targets (v2)" in (project / "Makefile").read_text()
+    assert (project / "docs/CHANGELOG.md").is_file()
+    assert answers(project)["_commit"] == "v0.2.0"
