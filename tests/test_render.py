@@ -182,7 +182,6 @@ INVALID_ANSWERS = [
     ({"description": 'say "hi"'}, "without double quotes"),
     ({"author_email": "not-an-email"}, "e-mail address"),
     ({"framework": "huggingface", "modality": "text"}, "not available in this mlscaffold release"),
-    ({"modality": "image"}, "not available in this mlscaffold release"),
     ({"task": "regression", "target_metric": "accuracy"}, "classification metric"),
     ({"task": "classification", "target_metric": "rmse"}, "regression metric"),
     ({"target_metric_value": 1.5}, "lies between 0 and 1"),
