@@ -74,6 +74,7 @@ class Project:
     """The generated package's pieces the benchmark uses."""
 
     dataset: ModuleType
+    loading: ModuleType
     mlp: ModuleType
     metrics: ModuleType
     trainer: ModuleType
@@ -113,6 +114,7 @@ def render_project(destination: Path) -> Project:
     sys.path.insert(0, str(destination / "src"))
     return Project(
         dataset=importlib.import_module(f"{PACKAGE}.data.dataset"),
+        loading=importlib.import_module(f"{PACKAGE}.data.loading"),
         mlp=importlib.import_module(f"{PACKAGE}.models.mlp"),
         metrics=importlib.import_module(f"{PACKAGE}.evaluation.metrics"),
         trainer=importlib.import_module(f"{PACKAGE}.training.trainer"),
@@ -136,7 +138,7 @@ def make_loader(project: Project, data: tuple[np.ndarray, np.ndarray], batch_siz
         batch_size=batch_size,
         shuffle=shuffle,
         num_workers=0,
-        collate_fn=project.dataset.keep_batch,
+        collate_fn=project.loading.keep_batch,
         generator=torch.Generator().manual_seed(SEED),
     )
 

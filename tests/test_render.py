@@ -23,6 +23,16 @@ MAIN_COMBINATIONS = [
     {"framework": "pytorch", "modality": "tabular", "task": task, "target_metric": metric, "data_format": fmt}
     for task, metrics in (("classification", CLASSIFICATION_METRICS), ("regression", REGRESSION_METRICS))
     for metric, fmt in itertools.product(metrics, ["csv", "parquet"])
+] + [
+    {
+        "framework": "pytorch",
+        "modality": modality,
+        "task": "classification",
+        "target_metric": metric,
+        "data_format": fmt,
+    }
+    for modality, formats in (("image", ["image_folder"]), ("text", ["csv", "jsonl"]))
+    for metric, fmt in itertools.product(CLASSIFICATION_METRICS, formats)
 ]
 
 OPTION_VARIANTS = [
@@ -53,9 +63,7 @@ EXPECTED_FILES = [
     "configs/evaluate.yaml",
     "configs/data/demo.yaml",
     "configs/data/file.yaml",
-    "configs/model/mlp.yaml",
     "configs/trainer/default.yaml",
-    "configs/experiment/wide_mlp.yaml",
     "configs/debug/fast.yaml",
     "docs/model_card.md",
     "docs/datasheet.md",
@@ -67,11 +75,19 @@ PACKAGE_FILES = [
     "data/dataset.py",
     "data/demo.py",
     "data/preprocessing.py",
-    "models/mlp.py",
     "training/trainer.py",
     "training/checkpoint.py",
     "evaluation/metrics.py",
 ]
+# Files only some modalities have: (project files, package files).
+MODALITY_FILES = {
+    "tabular": (["configs/model/mlp.yaml", "configs/experiment/wide_mlp.yaml"], ["models/mlp.py", "data/tables.py"]),
+    "image": (["configs/model/cnn.yaml", "configs/model/resnet18.yaml"], ["models/cnn.py", "data/images.py"]),
+    "text": (
+        ["configs/model/transformer.yaml", "configs/model/bigru.yaml"],
+        ["models/text_classifier.py", "data/tables.py"],
+    ),
+}
 JINJA_RESIDUE = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 
 
@@ -83,10 +99,16 @@ def render_ok(copie, answers: dict) -> Path:
 
 
 def assert_clean_project(project: Path, package: str) -> None:
-    for relative in EXPECTED_FILES:
+    modality = yaml.safe_load((project / ".copier-answers.yml").read_text())["modality"]
+    project_files, package_files = MODALITY_FILES[modality]
+    for relative in [*EXPECTED_FILES, *project_files]:
         assert (project / relative).is_file(), relative
-    for relative in PACKAGE_FILES:
+    for relative in [*PACKAGE_FILES, *package_files]:
         assert (project / "src" / package / relative).is_file(), relative
+    for other, (_, other_package_files) in MODALITY_FILES.items():
+        if other != modality:
+            for relative in set(other_package_files) - set(package_files):
+                assert not (project / "src" / package / relative).exists(), f"{relative} in a {modality} project"
     for path in project.rglob("*"):
         if path.is_file():
             assert path.suffix != ".jinja", path
@@ -113,7 +135,8 @@ def test_every_valid_combination_renders_a_clean_project(copie, answers: dict) -
     assert train["task"] == answers["task"]
     assert trainer["monitor"] == train["readiness"]["target_metric"] == answers["target_metric"]
     assert data_file["format"] == answers["data_format"]
-    assert data_file["path"].endswith(f".{answers['data_format']}")
+    if answers["modality"] != "image":
+        assert data_file["path"].endswith(f".{answers['data_format']}")
 
 
 @pytest.mark.parametrize("answers", OPTION_VARIANTS, ids=lambda a: "-".join(f"{k}={v}" for k, v in a.items()))
@@ -182,7 +205,6 @@ INVALID_ANSWERS = [
     ({"description": 'say "hi"'}, "without double quotes"),
     ({"author_email": "not-an-email"}, "e-mail address"),
     ({"framework": "huggingface", "modality": "text"}, "not available in this mlscaffold release"),
-    ({"modality": "image"}, "not available in this mlscaffold release"),
     ({"task": "regression", "target_metric": "accuracy"}, "classification metric"),
     ({"task": "classification", "target_metric": "rmse"}, "regression metric"),
     ({"target_metric_value": 1.5}, "lies between 0 and 1"),

@@ -1,0 +1,178 @@
+"""The image variant (framework=pytorch, modality=image): clean renders, and demo images that
+train, evaluate and pass the project's own tests.
+
+The fast tests reuse test_render's checks (files present, no Jinja residue, compiles,
+``ruff check`` and ``ruff format --check``) with the image variant's file list; the slow
+ones run the rendered project the way its users do, through ``PYTHONPATH=<project>/src``.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+
+from . import test_render
+from .conftest import python, run
+from .test_render import assert_clean_project, render_ok
+
+IMAGE = {"modality": "image"}
+CHANCE_ACCURACY = 1 / 3  # the demo images are balanced over three classes
+
+TABULAR_ONLY_FILES = ["configs/model/mlp.yaml", "configs/experiment/wide_mlp.yaml"]
+TABULAR_ONLY_PACKAGE_FILES = ["models/mlp.py", "data/tables.py"]
+IMAGE_FILES = [
+    *(name for name in test_render.EXPECTED_FILES if name not in TABULAR_ONLY_FILES),
+    "configs/model/cnn.yaml",
+    "configs/model/resnet18.yaml",
+    "configs/experiment/resnet18.yaml",
+    "tests/test_data.py",
+    "tests/test_edge_cases.py",
+    "tests/test_model.py",
+    "tests/test_configs.py",
+    "tests/test_stages.py",
+]
+IMAGE_PACKAGE_FILES = [
+    *(name for name in test_render.PACKAGE_FILES if name not in TABULAR_ONLY_PACKAGE_FILES),
+    "data/images.py",
+    "models/cnn.py",
+    "models/resnet.py",
+]
+
+OPTION_VARIANTS = [
+    {},
+    {"experiment_tracking": "tensorboard"},
+    {"package_name": "a_thirty_character_package_nam"},  # the longest allowed: formatting holds
+    {"python_version": "3.10"},
+    {"python_version": "3.13"},
+    {"sensitive_features": "", "fairness_checks": False},
+    {"sensitive_features": "gender, age_group", "target_metric": "f1"},
+]
+
+
+def assert_clean_image_project(project: Path, package: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """test_render's clean-project checks, over the image variant's files."""
+    monkeypatch.setattr(test_render, "EXPECTED_FILES", IMAGE_FILES)
+    monkeypatch.setattr(test_render, "PACKAGE_FILES", IMAGE_PACKAGE_FILES)
+    assert_clean_project(project, package)
+    for name in TABULAR_ONLY_FILES:
+        assert not (project / name).exists(), name
+    for name in TABULAR_ONLY_PACKAGE_FILES:
+        assert not (project / "src" / package / name).exists(), name
+
+
+@pytest.mark.parametrize(
+    "answers", OPTION_VARIANTS, ids=lambda a: "-".join(f"{k}={v}" for k, v in a.items()) or "defaults"
+)
+def test_image_variant_renders_a_clean_project(copie, monkeypatch: pytest.MonkeyPatch, answers: dict) -> None:
+    project = render_ok(copie, {**IMAGE, **answers})
+    assert_clean_image_project(project, answers.get("package_name", "my_ml_project"), monkeypatch)
+
+
+def test_image_answers_reach_the_generated_files(copie) -> None:
+    project = render_ok(copie, {**IMAGE, "sensitive_features": "gender,age_group", "seed": 7})
+    train = yaml.safe_load((project / "configs/train.yaml").read_text())
+    assert {"model": "cnn"} in train["defaults"] and {"data": "demo"} in train["defaults"]
+    assert train["task"] == "classification" and train["seed"] == 7
+    demo = yaml.safe_load((project / "configs/data/demo.yaml").read_text())
+    assert demo["source"] == "demo" and demo["format"] == "image_folder"
+    assert demo["demo_dir"] == "${paths.artifacts_dir}/demo_images"
+    assert demo["sensitive_columns"] == ["background"] and demo["on_corrupt_image"] == "error"
+    data_file = yaml.safe_load((project / "configs/data/file.yaml").read_text())
+    assert data_file["format"] == "image_folder" and data_file["path"] == "data/images"
+    assert data_file["sensitive_columns"] == ["gender", "age_group"]
+    cnn = yaml.safe_load((project / "configs/model/cnn.yaml").read_text())
+    resnet = yaml.safe_load((project / "configs/model/resnet18.yaml").read_text())
+    assert cnn["_target_"] == "my_ml_project.models.cnn.CNN"
+    assert resnet["_target_"] == "my_ml_project.models.resnet.ResNet18"
+    pyproject = (project / "pyproject.toml").read_text()
+    assert '"torchvision>=0.21"' in pyproject and '"pillow>=10"' in pyproject
+    readme = (project / "README.md").read_text()
+    assert "models/cnn.py" in readme and "metadata.csv" in readme and "data.on_corrupt_image=skip" in readme
+    assert "mlp.py" not in readme and "tables.py" not in readme and "wide_mlp" not in readme
+    assert "data.demo data/demo_images" in (project / "Makefile").read_text()
+    assert "circles, squares and triangles" in (project / "docs/datasheet.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"data_format": "csv"}, "Image data is read from image_folder files"),
+        ({"task": "regression", "target_metric": "r2"}, "Regression is available for tabular data only"),
+    ],
+)
+def test_image_refusals_name_the_fix(copie, answers: dict, message: str) -> None:
+    result = copie.copy(extra_answers={**IMAGE, **answers})
+    assert result.exception is not None
+    assert message in str(result.exception)
+
+
+# ------------------------------------------------------------------ end to end (slow)
+@pytest.fixture(scope="module")
+def image_project(copie_session) -> Path:
+    result = copie_session.copy(extra_answers=IMAGE)
+    assert result.exception is None, result.exception
+    return Path(result.project_dir)
+
+
+def check(result, what: str) -> None:
+    assert result.returncode == 0, f"{what} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+
+
+@pytest.mark.slow
+def test_image_project_trains_on_demo_images_and_evaluates(image_project: Path) -> None:
+    src = [image_project / "src"]
+    check(run(python("-m", "my_ml_project.train"), image_project, pythonpath=src), "train")
+    metrics_path = image_project / "artifacts" / "metrics.json"
+    trained = json.loads(metrics_path.read_text())
+    accuracy = trained["metrics"]["accuracy"]
+    assert accuracy >= 0.8, f"demo test accuracy {accuracy:.3f}; chance is {CHANCE_ACCURACY:.3f} (3 classes)"
+    assert trained["class_names"] == ["circle", "square", "triangle"]
+    assert trained["target"]["met"] is True
+    preprocessor = json.loads((image_project / "artifacts" / "preprocessor.json").read_text())
+    assert preprocessor["image_size"] == 32 and len(preprocessor["mean"]) == len(preprocessor["std"]) == 3
+    demo_folders = list((image_project / "artifacts" / "demo_images").iterdir())
+    assert [folder.name for folder in demo_folders] == ["shapes-v1-n900-seed42"]
+    assert (demo_folders[0] / "metadata.csv").is_file()
+
+    metrics_path.unlink()
+    check(run(python("-m", "my_ml_project.evaluate"), image_project, pythonpath=src), "evaluate")
+    evaluated = json.loads(metrics_path.read_text())
+    assert evaluated["metrics"] == trained["metrics"]
+    assert evaluated["num_examples"] == 135
+
+
+@pytest.mark.slow
+def test_image_project_passes_its_own_tests_and_lint(image_project: Path) -> None:
+    check(
+        run(python("-m", "pytest", "-q", "-p", "no:cacheprovider"), image_project, pythonpath=[image_project / "src"]),
+        "the project's pytest",
+    )
+    check(run(python("-m", "ruff", "check", "--no-cache", "."), image_project), "ruff check")
+    check(run(python("-m", "ruff", "format", "--check", "--no-cache", "."), image_project), "ruff format --check")
+
+
+@pytest.mark.slow
+def test_a_corrupt_image_ends_the_run_with_one_line_naming_it(image_project: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "images"
+    for label in ("cat", "dog"):
+        (folder / label).mkdir(parents=True)
+        for index in range(5):
+            Image.new("RGB", (8, 8), (index * 40, 0, 0)).save(folder / label / f"{index}.png")
+    (folder / "cat" / "x.png").write_bytes(b"\x89PNG not really")
+    result = run(
+        python(
+            "-m",
+            "my_ml_project.train",
+            "data=file",
+            f"data.path={folder}",
+            "data.sensitive_columns=[]",
+            f"paths.artifacts_dir={tmp_path / 'artifacts'}",
+        ),
+        image_project,
+        pythonpath=[image_project / "src"],
+    )
+    assert result.returncode == 1
+    assert f"error: cannot read image {folder / 'cat' / 'x.png'}" in result.stderr
+    assert "data.on_corrupt_image=skip" in result.stderr and "Traceback" not in result.stderr
