@@ -33,6 +33,11 @@ def python(*args: str | Path) -> list[str | Path]:
     return [sys.executable, *args]
 
 
+def check(result: subprocess.CompletedProcess[str], what: str) -> None:
+    """Assert a command succeeded, showing the end of its output when it did not."""
+    assert result.returncode == 0, f"{what} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+
+
 @pytest.fixture(autouse=True)
 def isolated_user_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Keep mlscaffold's template store and git identity inside the test's temp folder."""

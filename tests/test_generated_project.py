@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from mlscaffold.cli import app
 
-from .conftest import REPO_ROOT, python, run
+from .conftest import REPO_ROOT, check, python, run
 
 pytestmark = pytest.mark.slow
 
@@ -27,10 +27,6 @@ def render(destination: Path, *data: str) -> Path:
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
     return destination
-
-
-def check(result, what: str) -> None:
-    assert result.returncode == 0, f"{what} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
 
 
 @pytest.fixture(scope="module")

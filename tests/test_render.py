@@ -61,6 +61,8 @@ EXPECTED_FILES = [
     "pyproject.toml",
     "configs/train.yaml",
     "configs/evaluate.yaml",
+    "configs/readiness.yaml",
+    "configs/readiness/default.yaml",
     "configs/data/demo.yaml",
     "configs/data/file.yaml",
     "configs/trainer/default.yaml",
@@ -133,7 +135,8 @@ def test_every_valid_combination_renders_a_clean_project(copie, answers: dict) -
     trainer = yaml.safe_load((project / "configs/trainer/default.yaml").read_text())
     data_file = yaml.safe_load((project / "configs/data/file.yaml").read_text())
     assert train["task"] == answers["task"]
-    assert trainer["monitor"] == train["readiness"]["target_metric"] == answers["target_metric"]
+    readiness = yaml.safe_load((project / "configs/readiness/default.yaml").read_text())
+    assert trainer["monitor"] == readiness["target_metric"] == answers["target_metric"]
     assert data_file["format"] == answers["data_format"]
     if answers["modality"] != "image":
         assert data_file["path"].endswith(f".{answers['data_format']}")
@@ -166,7 +169,9 @@ def test_answers_reach_the_generated_files(copie) -> None:
     assert '"torch>=2.10"' in pyproject
     train = yaml.safe_load((project / "configs/train.yaml").read_text())
     assert train["seed"] == 7
-    assert train["readiness"]["target_metric_value"] == 0.9 and train["readiness"]["latency_budget_ms"] == 20.0
+    readiness = yaml.safe_load((project / "configs/readiness/default.yaml").read_text())
+    assert readiness["target_metric_value"] == 0.9 and readiness["latency_budget_ms"] == 20.0
+    assert readiness["model_size_budget_mb"] is None  # cloud: no size budget
     trainer = yaml.safe_load((project / "configs/trainer/default.yaml").read_text())
     assert trainer["accelerator"] == "cpu" and trainer["mixed_precision"] == "no"
     data_file = yaml.safe_load((project / "configs/data/file.yaml").read_text())

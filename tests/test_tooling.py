@@ -61,6 +61,8 @@ def test_github_workflow_installs_cpu_torch_lints_and_runs_the_project_tests(cop
     commands = "\n".join(workflow_commands(project))
     assert "download.pytorch.org/whl/cpu" in commands and 'pip install -e ".[dev]"' in commands
     assert "make lint" in commands and "make test" in commands
+    gate = next(step for step in workflow["jobs"]["test"]["steps"] if step.get("run") == "make readiness")
+    assert "artifacts/metrics.json" in gate["if"]  # runs where artifacts exist
     makefile = (project / "Makefile").read_text()
     assert "test:" in makefile and "-m pytest" in makefile  # `make test` is the project's test command
     assert not (project / ".gitlab-ci.yml").exists()
@@ -71,6 +73,7 @@ def test_gitlab_pipeline(copie) -> None:
     pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
     script = "\n".join(pipeline["test"]["script"])
     assert "download.pytorch.org/whl/cpu" in script and "make test" in script and "make lint" in script
+    assert "if [ -f artifacts/metrics.json ]; then make readiness; fi" in script
     assert not (project / ".github").exists()
 
 

@@ -75,10 +75,15 @@ def own_edits(project: Path) -> None:
     commit_all(project, "Owner: tune dropout and epochs")
 
 
-def template_improvements(template: Path) -> None:
+def template_improvements_in_place(checkout: Path) -> None:
     """What the template's v2 does: change another file and add a new one."""
-    edit(template / "template/Makefile.jinja", "help:  ## Show the targets", "help:  ## Show the targets (v2)")
-    (template / "template/docs/CHANGELOG.md").write_text("# Changelog\n\n- v2: template improvements\n")
+    edit(checkout / "template/Makefile.jinja", "help:  ## Show the targets", "help:  ## Show the targets (v2)")
+    (checkout / "template/docs/CHANGELOG.md").write_text("# Changelog\n\n- v2: template improvements\n")
+
+
+def template_improvements(template: Path) -> None:
+    """Release the v2 improvements as tag v2 of the template repository."""
+    template_improvements_in_place(template)
     release(template, "v2", "template v2")
 
 
@@ -120,12 +125,18 @@ def test_plain_copier_update_does_the_same(tmp_path: Path) -> None:
     assert_updated_keeping_edits(project)
 
 
-def test_conflicting_edits_leave_markers_and_fail_naming_the_file(tmp_path: Path) -> None:
+def project_with_conflicting_edit(tmp_path: Path) -> Path:
+    """The owner rewords the line that the template's v2 also changes."""
     template = template_repository(tmp_path)
     project = generate_committed_project(template, tmp_path / "project")
     edit(project / "Makefile", "help:  ## Show the targets", "help:  ## List the targets (owner's wording)")
     commit_all(project, "Owner: reword help")
     template_improvements(template)
+    return project
+
+
+def test_conflicting_edits_leave_markers_and_fail_naming_the_file(tmp_path: Path) -> None:
+    project = project_with_conflicting_edit(tmp_path)
 
     result = runner.invoke(app, ["update", str(project)])
     assert result.exit_code == 1, result.output
@@ -135,11 +146,7 @@ def test_conflicting_edits_leave_markers_and_fail_naming_the_file(tmp_path: Path
 
 
 def test_rej_conflict_mode_names_the_rej_file(tmp_path: Path) -> None:
-    template = template_repository(tmp_path)
-    project = generate_committed_project(template, tmp_path / "project")
-    edit(project / "Makefile", "help:  ## Show the targets", "help:  ## List the targets (owner's wording)")
-    commit_all(project, "Owner: reword help")
-    template_improvements(template)
+    project = project_with_conflicting_edit(tmp_path)
     result = runner.invoke(app, ["update", str(project), "--conflict", "rej"])
     assert result.exit_code == 1, result.output
     assert "conflict: Makefile.rej" in result.output
@@ -240,11 +247,6 @@ def newer_checkout(root: Path) -> Path:
     pyproject.write_text(pyproject.read_text().replace('version = "0.1.0"', 'version = "0.2.0"', 1))
     template_improvements_in_place(checkout)
     return checkout
-
-
-def template_improvements_in_place(checkout: Path) -> None:
-    edit(checkout / "template/Makefile.jinja", "help:  ## Show the targets", "help:  ## Show the targets (v2)")
-    (checkout / "template/docs/CHANGELOG.md").write_text("# Changelog\n\n- v2: template improvements\n")
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ import yaml
 from PIL import Image
 
 from . import test_render
-from .conftest import python, run
+from .conftest import check, python, run
 from .test_render import assert_clean_project, render_ok
 
 IMAGE = {"modality": "image"}
@@ -114,10 +114,6 @@ def image_project(copie_session) -> Path:
     result = copie_session.copy(extra_answers=IMAGE)
     assert result.exception is None, result.exception
     return Path(result.project_dir)
-
-
-def check(result, what: str) -> None:
-    assert result.returncode == 0, f"{what} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
 
 
 @pytest.mark.slow

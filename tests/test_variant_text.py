@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from mlscaffold.cli import app
 
 from . import test_render
-from .conftest import REPO_ROOT, python, run
+from .conftest import REPO_ROOT, check, python, run
 from .test_render import assert_clean_project, render_ok
 
 TEXT = {"framework": "pytorch", "modality": "text"}
@@ -120,10 +120,6 @@ def test_invalid_text_answers_are_refused(copie, answers: dict, message: str) ->
 
 
 # ---------------------------------------------------------------- end to end (slow)
-
-
-def check(result, what: str) -> None:
-    assert result.returncode == 0, f"{what} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
 
 
 @pytest.fixture(scope="module")

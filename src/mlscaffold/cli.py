@@ -19,7 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from mlscaffold import __version__
 from mlscaffold.template import answerable_questions, bundled_template
-from mlscaffold.template_store import ensure_bundled_release, is_store, store_path
+from mlscaffold.template_store import ensure_bundled_release, is_store, newest_first, store_path
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -308,20 +308,14 @@ def refresh_store_if_used(answers: dict[str, Any]) -> None:
 def newer_template_tags(source: str, current: str | None) -> list[str]:
     """Release tags of ``source`` newer than ``current``, newest first."""
     listing = git_output(Path.cwd(), "ls-remote", "--tags", "--refs", str(source))
-    versions = []
-    for line in listing.splitlines():
-        tag = line.split("\t", 1)[1].removeprefix("refs/tags/")
-        try:
-            version = Version(tag)
-        except InvalidVersion:
-            continue
-        if not version.is_prerelease:
-            versions.append((version, tag))
+    tags = (line.split("\t", 1)[1].removeprefix("refs/tags/") for line in listing.splitlines())
     try:
         floor = Version(current) if current else None
     except InvalidVersion:
         floor = None
-    return [tag for version, tag in sorted(versions, reverse=True) if floor is None or version > floor]
+    return [
+        tag for version, tag in newest_first(tags) if not version.is_prerelease and (floor is None or version > floor)
+    ]
 
 
 def files_with_conflicts(project: Path, changed: list[str]) -> list[str]:

@@ -21,6 +21,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 import platformdirs
@@ -81,15 +82,20 @@ def digest(template_root: Path) -> str:
     return hasher.hexdigest()
 
 
-def version_tags(repository: Path) -> list[str]:
-    """Tags that are PEP 440 versions, newest first (what ``copier update`` picks from)."""
-    tags = []
-    for tag in git(repository, "tag", "--list").split():
+def newest_first(tags: Iterable[str]) -> list[tuple[Version, str]]:
+    """The tags that are PEP 440 versions, newest first (the order ``copier update`` uses)."""
+    versions = []
+    for tag in tags:
         try:
-            tags.append((Version(tag), tag))
+            versions.append((Version(tag), tag))
         except InvalidVersion:
             continue
-    return [tag for _, tag in sorted(tags, reverse=True)]
+    return sorted(versions, reverse=True)
+
+
+def version_tags(repository: Path) -> list[str]:
+    """This repository's version tags, newest first."""
+    return [tag for _, tag in newest_first(git(repository, "tag", "--list").split())]
 
 
 def _tag_for_release(repository: Path, content_digest: str) -> str | None:
