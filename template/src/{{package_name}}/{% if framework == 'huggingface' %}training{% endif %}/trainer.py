@@ -16,6 +16,7 @@ that it behaves like every other stage of the project:
 
 import logging
 import math
+from functools import partial
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ import numpy as np
 import torch
 from transformers import (
     EarlyStoppingCallback,
+    PrinterCallback,
     EvalPrediction,
     PreTrainedModel,
     Trainer,
@@ -34,6 +36,7 @@ from transformers import (
     TrainingArguments,
 )
 from transformers.trainer_utils import get_last_checkpoint
+from transformers.utils import logging as transformers_logging
 
 from ..config import settings_from_mapping
 from ..errors import CheckpointError, NonFiniteLossError, ProjectError
@@ -116,6 +119,43 @@ class StopOnNonFiniteLoss(TrainerCallback):
             )
 
 
+class LogEpochMetrics(TrainerCallback):
+    """One log line per evaluation through the project's logger, instead of printed dicts."""
+
+    def on_evaluate(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        metrics: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        shown = ", ".join(
+            f"{name.removeprefix('eval_')}={value:.4f}"
+            for name, value in (metrics or {}).items()
+            if name.startswith("eval_") and "runtime" not in name and "per_second" not in name
+        )
+        log.info("epoch %.0f (step %d): val %s", state.epoch or 0, state.global_step, shown)
+
+
+def quiet_progress_bars() -> None:
+    """Turn off Transformers' progress bars (shard writing, weight loading): logs stay readable."""
+    transformers_logging.disable_progress_bar()
+
+
+def save_weights_as_loaded(model: PreTrainedModel) -> None:
+    """Make every save of ``model`` keep the weight names it has in memory.
+
+    Transformers 5 renames some architectures' weights when loading (ViT:
+    ``vit.encoder.layer.N.*`` becomes ``vit.layers.N.*``) and renames them back when saving.
+    The Trainer reloads its own checkpoints (resume, best model) with a non-strict
+    ``load_state_dict``, which silently skips every renamed weight, so a resumed run or the
+    "best" model would mix trained and stale layers. Saving under the in-memory names makes
+    those reloads exact; ``from_pretrained`` reads both namings.
+    """
+    model.save_pretrained = partial(model.save_pretrained, save_original_format=False)  # type: ignore[method-assign]
+
+
 def resolve_device(accelerator: str) -> str:
     """``auto`` picks CUDA when a GPU is visible; asking for CUDA without one is an error."""
     if accelerator == "cuda" and not torch.cuda.is_available():
@@ -132,8 +172,6 @@ def training_arguments(
     num_workers: int,
     seed: int,
     deterministic: bool,
-    report_to: Sequence[str] = (),
-    logging_dir: Path | None = None,
 ) -> TrainingArguments:
     """``TrainingArguments`` for the project's settings (one epoch = one evaluation + checkpoint)."""
     device = resolve_device(settings.accelerator)
@@ -167,9 +205,11 @@ def training_arguments(
         fp16=fp16,
         dataloader_num_workers=num_workers,
         dataloader_pin_memory=on_cuda,
-        report_to=list(report_to) or "none",
-        logging_dir=str(logging_dir) if logging_dir else None,
+        report_to="none",  # trackers are explicit callbacks (see training/tracking.py)
         disable_tqdm=True,
+        # The datasets hold only model inputs, or decode images on access from a path
+        # column that the Trainer must not drop before the transform runs.
+        remove_unused_columns=False,
     )
 
 
@@ -217,7 +257,9 @@ def fit(
     """Train (resuming if configured) and load the best epoch's weights into ``model``."""
     checkpoint_dir = Path(arguments.output_dir)
     resume = resume_checkpoint(settings.resume, checkpoint_dir)
-    all_callbacks: list[TrainerCallback] = [StopOnNonFiniteLoss(checkpoint_dir), *callbacks]
+    quiet_progress_bars()
+    save_weights_as_loaded(model)
+    all_callbacks: list[TrainerCallback] = [StopOnNonFiniteLoss(checkpoint_dir), LogEpochMetrics(), *callbacks]
     early_stopping = None
     if settings.early_stopping_patience:
         early_stopping = EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience)
@@ -232,6 +274,7 @@ def fit(
         compute_metrics=huggingface_metrics(metric_fn),
         callbacks=all_callbacks,
     )
+    trainer.remove_callback(PrinterCallback)  # LogEpochMetrics reports instead
     if resume:
         log.info("resuming from %s", resume)
     trainer.train(resume_from_checkpoint=resume)
