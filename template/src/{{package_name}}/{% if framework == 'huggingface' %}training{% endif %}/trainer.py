@@ -16,9 +16,9 @@ that it behaves like every other stage of the project:
 
 import logging
 import math
-from functools import partial
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,9 @@ import numpy as np
 import torch
 from transformers import (
     EarlyStoppingCallback,
-    PrinterCallback,
     EvalPrediction,
     PreTrainedModel,
+    PrinterCallback,
     Trainer,
     TrainerCallback,
     TrainerControl,
@@ -69,7 +69,9 @@ class TrainerSettings:
         if settings.max_epochs < 1:
             raise ProjectError("trainer.max_epochs must be at least 1.")
         if settings.accelerator not in ("auto", "cpu", "cuda"):
-            raise ProjectError(f"trainer.accelerator must be auto, cpu or cuda, got '{settings.accelerator}'.")
+            raise ProjectError(
+                f"trainer.accelerator must be auto, cpu or cuda, got '{settings.accelerator}'."
+            )
         if settings.mixed_precision not in ("no", "fp16", "bf16"):
             raise ProjectError(
                 f"trainer.mixed_precision must be no, fp16 or bf16, got '{settings.mixed_precision}'."
@@ -177,7 +179,9 @@ def training_arguments(
     device = resolve_device(settings.accelerator)
     on_cuda = device == "cuda"
     bf16 = on_cuda and settings.mixed_precision == "bf16" and torch.cuda.is_bf16_supported()
-    fp16 = on_cuda and (settings.mixed_precision == "fp16" or (settings.mixed_precision == "bf16" and not bf16))
+    fp16 = on_cuda and (
+        settings.mixed_precision == "fp16" or (settings.mixed_precision == "bf16" and not bf16)
+    )
     return TrainingArguments(
         output_dir=str(checkpoint_dir),
         num_train_epochs=settings.max_epochs,
@@ -226,7 +230,9 @@ def resume_checkpoint(resume: bool | str, checkpoint_dir: Path) -> str | None:
             )
         return last
     if not Path(str(resume)).is_dir():
-        raise CheckpointError(f"trainer.resume={resume} is not a checkpoint folder; pass one of {checkpoint_dir}/checkpoint-*.")
+        raise CheckpointError(
+            f"trainer.resume={resume} is not a checkpoint folder; pass one of {checkpoint_dir}/checkpoint-*."
+        )
     return str(resume)
 
 
@@ -234,7 +240,9 @@ def huggingface_metrics(metric_fn: MetricFunction) -> Callable[[EvalPrediction],
     """Adapt the project's metric function to the Trainer (scalars only)."""
 
     def compute(prediction: EvalPrediction) -> dict[str, float]:
-        logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+        logits = (
+            prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+        )
         labels = np.asarray(prediction.label_ids)
         metrics = metric_fn(labels, np.asarray(logits))
         return {name: float(value) for name, value in metrics.items() if isinstance(value, (int, float))}
@@ -259,7 +267,11 @@ def fit(
     resume = resume_checkpoint(settings.resume, checkpoint_dir)
     quiet_progress_bars()
     save_weights_as_loaded(model)
-    all_callbacks: list[TrainerCallback] = [StopOnNonFiniteLoss(checkpoint_dir), LogEpochMetrics(), *callbacks]
+    all_callbacks: list[TrainerCallback] = [
+        StopOnNonFiniteLoss(checkpoint_dir),
+        LogEpochMetrics(),
+        *callbacks,
+    ]
     early_stopping = None
     if settings.early_stopping_patience:
         early_stopping = EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience)
