@@ -39,6 +39,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from transformers.utils import logging as transformers_logging
 
 from ..config import settings_from_mapping
+from ..devices import check_run_settings, resolve_device
 from ..errors import CheckpointError, NonFiniteLossError, ProjectError
 from ..evaluation.metrics import metric_direction
 
@@ -66,16 +67,11 @@ class TrainerSettings:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "TrainerSettings":
         settings: TrainerSettings = settings_from_mapping(cls, values, group="trainer", error=ProjectError)
-        if settings.max_epochs < 1:
-            raise ProjectError("trainer.max_epochs must be at least 1.")
-        if settings.accelerator not in ("auto", "cpu", "cuda"):
-            raise ProjectError(
-                f"trainer.accelerator must be auto, cpu or cuda, got '{settings.accelerator}'."
-            )
-        if settings.mixed_precision not in ("no", "fp16", "bf16"):
-            raise ProjectError(
-                f"trainer.mixed_precision must be no, fp16 or bf16, got '{settings.mixed_precision}'."
-            )
+        check_run_settings(
+            max_epochs=settings.max_epochs,
+            accelerator=settings.accelerator,
+            mixed_precision=settings.mixed_precision,
+        )
         if settings.log_every_n_steps < 1:
             raise ProjectError("trainer.log_every_n_steps must be at least 1.")
         return settings
@@ -158,13 +154,6 @@ def save_weights_as_loaded(model: PreTrainedModel) -> None:
     model.save_pretrained = partial(model.save_pretrained, save_original_format=False)  # type: ignore[method-assign]
 
 
-def resolve_device(accelerator: str) -> str:
-    """``auto`` picks CUDA when a GPU is visible; asking for CUDA without one is an error."""
-    if accelerator == "cuda" and not torch.cuda.is_available():
-        raise ProjectError("trainer.accelerator=cuda but no CUDA device is visible; use auto or cpu.")
-    return "cuda" if accelerator in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
-
-
 def training_arguments(
     settings: TrainerSettings,
     *,
@@ -176,8 +165,7 @@ def training_arguments(
     deterministic: bool,
 ) -> TrainingArguments:
     """``TrainingArguments`` for the project's settings (one epoch = one evaluation + checkpoint)."""
-    device = resolve_device(settings.accelerator)
-    on_cuda = device == "cuda"
+    on_cuda = resolve_device(settings.accelerator).type == "cuda"
     bf16 = on_cuda and settings.mixed_precision == "bf16" and torch.cuda.is_bf16_supported()
     fp16 = on_cuda and (
         settings.mixed_precision == "fp16" or (settings.mixed_precision == "bf16" and not bf16)
