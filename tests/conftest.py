@@ -3,7 +3,7 @@
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -18,10 +18,15 @@ def load_copier_config() -> dict:
 
 
 def run(
-    command: Sequence[str | Path], cwd: Path, *, pythonpath: Sequence[Path] = (), timeout: float = 900
+    command: Sequence[str | Path],
+    cwd: Path,
+    *,
+    pythonpath: Sequence[Path] = (),
+    env: Mapping[str, str] | None = None,
+    timeout: float = 900,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command, prepending ``pythonpath`` entries; never raises on failure."""
-    env = dict(os.environ)
+    """Run a command, prepending ``pythonpath`` entries and adding ``env``; never raises on failure."""
+    env = {**os.environ, **(env or {})}
     if pythonpath:
         env["PYTHONPATH"] = os.pathsep.join([*map(str, pythonpath), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return subprocess.run(

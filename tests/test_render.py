@@ -19,21 +19,35 @@ from .conftest import load_copier_config
 CLASSIFICATION_METRICS = ["accuracy", "f1", "roc_auc", "precision", "recall"]
 REGRESSION_METRICS = ["r2", "rmse", "mae"]
 
-MAIN_COMBINATIONS = [
-    {"framework": "pytorch", "modality": "tabular", "task": task, "target_metric": metric, "data_format": fmt}
-    for task, metrics in (("classification", CLASSIFICATION_METRICS), ("regression", REGRESSION_METRICS))
-    for metric, fmt in itertools.product(metrics, ["csv", "parquet"])
-] + [
-    {
-        "framework": "pytorch",
-        "modality": modality,
-        "task": "classification",
-        "target_metric": metric,
-        "data_format": fmt,
-    }
-    for modality, formats in (("image", ["image_folder"]), ("text", ["csv", "jsonl"]))
-    for metric, fmt in itertools.product(CLASSIFICATION_METRICS, formats)
-]
+MAIN_COMBINATIONS = (
+    [
+        {"framework": "pytorch", "modality": "tabular", "task": task, "target_metric": metric, "data_format": fmt}
+        for task, metrics in (("classification", CLASSIFICATION_METRICS), ("regression", REGRESSION_METRICS))
+        for metric, fmt in itertools.product(metrics, ["csv", "parquet"])
+    ]
+    + [
+        {
+            "framework": "pytorch",
+            "modality": modality,
+            "task": "classification",
+            "target_metric": metric,
+            "data_format": fmt,
+        }
+        for modality, formats in (("image", ["image_folder"]), ("text", ["csv", "jsonl"]))
+        for metric, fmt in itertools.product(CLASSIFICATION_METRICS, formats)
+    ]
+    + [
+        {
+            "framework": "huggingface",
+            "modality": modality,
+            "task": "classification",
+            "target_metric": metric,
+            "data_format": fmt,
+        }
+        for modality, formats in (("image", ["image_folder"]), ("text", ["csv", "jsonl"]))
+        for metric, fmt in itertools.product(["accuracy", "roc_auc"], formats)
+    ]
+)
 
 OPTION_VARIANTS = [
     {"license": "MIT"},
@@ -90,6 +104,41 @@ MODALITY_FILES = {
         ["models/text_classifier.py", "data/tables.py"],
     ),
 }
+# Hugging Face projects: transformers.Trainer, a model factory and datasets instead of the
+# project's own Trainer, checkpoints and model classes.
+HF_EXPECTED_FILES = [
+    *(name for name in EXPECTED_FILES if name != "tests/test_trainer.py"),
+    "configs/model/tiny.yaml",
+    "configs/experiment/wider_model.yaml",
+    "tests/test_trainer.py",
+    "tests/test_data.py",
+    "tests/test_model.py",
+    "tests/test_edge_cases.py",
+]
+HF_PACKAGE_FILES = [
+    "train.py",
+    "evaluate.py",
+    "data/dataset.py",
+    "data/demo.py",
+    "data/source.py",
+    "data/splits.py",
+    "models/factory.py",
+    "models/labels.py",
+    "training/trainer.py",
+    "evaluation/metrics.py",
+]
+# What only PyTorch projects have: never rendered into a Hugging Face project.
+PYTORCH_ONLY_FILES = [
+    "inference.py",
+    "readiness.py",
+    "data/loading.py",
+    "data/preprocessing.py",
+    "training/checkpoint.py",
+    "training/schedule.py",
+    "models/cnn.py",
+    "models/resnet.py",
+    "models/text_classifier.py",
+]
 JINJA_RESIDUE = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 
 
@@ -101,16 +150,25 @@ def render_ok(copie, answers: dict) -> Path:
 
 
 def assert_clean_project(project: Path, package: str) -> None:
-    modality = yaml.safe_load((project / ".copier-answers.yml").read_text())["modality"]
-    project_files, package_files = MODALITY_FILES[modality]
-    for relative in [*EXPECTED_FILES, *project_files]:
-        assert (project / relative).is_file(), relative
-    for relative in [*PACKAGE_FILES, *package_files]:
-        assert (project / "src" / package / relative).is_file(), relative
-    for other, (_, other_package_files) in MODALITY_FILES.items():
-        if other != modality:
-            for relative in set(other_package_files) - set(package_files):
-                assert not (project / "src" / package / relative).exists(), f"{relative} in a {modality} project"
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    modality = answers["modality"]
+    if answers["framework"] == "huggingface":
+        for relative in HF_EXPECTED_FILES:
+            assert (project / relative).is_file(), relative
+        for relative in HF_PACKAGE_FILES:
+            assert (project / "src" / package / relative).is_file(), relative
+        for relative in PYTORCH_ONLY_FILES:
+            assert not (project / "src" / package / relative).exists(), f"{relative} in a Hugging Face project"
+    else:
+        project_files, package_files = MODALITY_FILES[modality]
+        for relative in [*EXPECTED_FILES, *project_files]:
+            assert (project / relative).is_file(), relative
+        for relative in [*PACKAGE_FILES, *package_files]:
+            assert (project / "src" / package / relative).is_file(), relative
+        for other, (_, other_package_files) in MODALITY_FILES.items():
+            if other != modality:
+                for relative in set(other_package_files) - set(package_files):
+                    assert not (project / "src" / package / relative).exists(), f"{relative} in a {modality} project"
     for path in project.rglob("*"):
         if path.is_file():
             assert path.suffix != ".jinja", path
@@ -126,7 +184,9 @@ def assert_clean_project(project: Path, package: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "answers", MAIN_COMBINATIONS, ids=lambda a: f"{a['task']}-{a['target_metric']}-{a['data_format']}"
+    "answers",
+    MAIN_COMBINATIONS,
+    ids=lambda a: f"{a['framework']}-{a['modality']}-{a['task']}-{a['target_metric']}-{a['data_format']}",
 )
 def test_every_valid_combination_renders_a_clean_project(copie, answers: dict) -> None:
     project = render_ok(copie, answers)
@@ -209,7 +269,6 @@ INVALID_ANSWERS = [
     ({"package_name": "class"}, "would shadow"),
     ({"description": 'say "hi"'}, "without double quotes"),
     ({"author_email": "not-an-email"}, "e-mail address"),
-    ({"framework": "huggingface", "modality": "text"}, "not available in this mlscaffold release"),
     ({"task": "regression", "target_metric": "accuracy"}, "classification metric"),
     ({"task": "classification", "target_metric": "rmse"}, "regression metric"),
     ({"target_metric_value": 1.5}, "lies between 0 and 1"),
@@ -237,7 +296,8 @@ def test_hugging_face_with_tables_suggests_pytorch(copie) -> None:
     validator = config["modality"]["validator"]
     assert "choose framework=pytorch for tabular data" in validator
     result = copie.copy(extra_answers={"framework": "huggingface", "modality": "tabular"})
-    assert result.exception is not None  # refused (framework is not available yet either)
+    assert result.exception is not None
+    assert "choose framework=pytorch for tabular data" in str(result.exception)
 
 
 def test_reserved_names_cover_the_standard_library() -> None:

@@ -109,9 +109,8 @@ def test_tabular_projects_keep_their_layout(copie) -> None:
         ({"task": "regression", "target_metric": "r2"}, "Regression is available for tabular data only"),
         ({"data_format": "parquet"}, "Text data is read from csv or jsonl"),
         ({"data_format": "image_folder"}, "Text data is read from csv or jsonl"),
-        ({"framework": "huggingface"}, "Hugging Face projects are not available"),
     ],
-    ids=["regression", "parquet", "image_folder", "huggingface"],
+    ids=["regression", "parquet", "image_folder"],
 )
 def test_invalid_text_answers_are_refused(copie, answers: dict, message: str) -> None:
     result = copie.copy(extra_answers={**TEXT, **answers})

@@ -21,6 +21,11 @@ class ArtifactPaths:
         return self.root / "checkpoints"
 
     @property
+    def model_dir(self) -> Path:
+        """The exported best model (Hugging Face projects: weights, processor, config)."""
+        return self.root / "model"
+
+    @property
     def resolved_config(self) -> Path:
         return self.root / "config.yaml"
 

@@ -23,6 +23,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..config import settings_from_mapping
+from ..devices import check_run_settings, resolve_device
 from ..errors import CheckpointError, NonFiniteLossError, ProjectError
 from ..evaluation.metrics import is_better, metric_direction
 from ..evaluation.predict import collect_outputs
@@ -65,16 +66,11 @@ class TrainerSettings:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "TrainerSettings":
         settings: TrainerSettings = settings_from_mapping(cls, values, group="trainer", error=ProjectError)
-        if settings.max_epochs < 1:
-            raise ProjectError("trainer.max_epochs must be at least 1.")
-        if settings.accelerator not in ("auto", "cpu", "cuda"):
-            raise ProjectError(
-                f"trainer.accelerator must be auto, cpu or cuda, got '{settings.accelerator}'."
-            )
-        if settings.mixed_precision not in ("no", "fp16", "bf16"):
-            raise ProjectError(
-                f"trainer.mixed_precision must be no, fp16 or bf16, got '{settings.mixed_precision}'."
-            )
+        check_run_settings(
+            max_epochs=settings.max_epochs,
+            accelerator=settings.accelerator,
+            mixed_precision=settings.mixed_precision,
+        )
         if settings.finite_check_interval < 1:
             raise ProjectError("trainer.finite_check_interval must be at least 1.")
         return settings
@@ -118,15 +114,6 @@ def clip_gradients(gradients: list[torch.Tensor], max_norm: float) -> None:
     total_norm = torch.linalg.vector_norm(torch.stack(norms))
     scale = torch.clamp(max_norm / (total_norm + 1e-6), max=1.0)
     torch._foreach_mul_(gradients, scale)
-
-
-def resolve_device(accelerator: str) -> torch.device:
-    """``auto`` picks CUDA when a GPU is visible; asking for CUDA without one is an error."""
-    if accelerator == "cuda" and not torch.cuda.is_available():
-        raise ProjectError("trainer.accelerator=cuda but no CUDA device is visible; use auto or cpu.")
-    if accelerator in ("auto", "cuda") and torch.cuda.is_available():
-        return torch.device("cuda")
-    return torch.device("cpu")
 
 
 class Trainer:

@@ -1,0 +1,295 @@
+"""Training with ``transformers.Trainer``, following the project's conventions.
+
+The Hugging Face Trainer brings the fine-tuning machinery (optimizer, schedule, mixed
+precision, checkpoints with RNG state, distributed training). This module configures it so
+that it behaves like every other stage of the project:
+
+* settings come from the ``trainer`` config group, checked for typos;
+* one seed drives model initialisation, shuffling and dropout (``seed``/``data_seed``),
+  and ``deterministic=true`` turns on ``full_determinism``;
+* checkpoints go to ``<artifacts>/checkpoints`` (the newest and the best are kept), the
+  best model is saved with its tokenizer or image processor to ``<artifacts>/model``
+  (safetensors: no pickles), and ``trainer.resume=true`` continues the same run;
+* early stopping watches the same validation metric as model selection;
+* a NaN or infinite loss stops training with a message naming the step.
+"""
+
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import (
+    EarlyStoppingCallback,
+    EvalPrediction,
+    PreTrainedModel,
+    PrinterCallback,
+    Trainer,
+    TrainerCallback,
+    TrainerControl,
+    TrainerState,
+    TrainingArguments,
+)
+from transformers.trainer_utils import get_last_checkpoint
+from transformers.utils import logging as transformers_logging
+
+from ..config import settings_from_mapping
+from ..devices import check_run_settings, resolve_device
+from ..errors import CheckpointError, NonFiniteLossError, ProjectError
+from ..evaluation.metrics import metric_direction
+
+log = logging.getLogger(__name__)
+
+MetricFunction = Callable[[np.ndarray, np.ndarray], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class TrainerSettings:
+    """The ``trainer`` config group; see ``configs/trainer/default.yaml`` for each field."""
+
+    max_epochs: int = 10
+    learning_rate: float = 5e-4
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.05
+    grad_clip_norm: float | None = 1.0
+    monitor: str = "accuracy"
+    early_stopping_patience: int | None = 3
+    accelerator: str = "auto"
+    mixed_precision: str = "no"
+    log_every_n_steps: int = 10
+    resume: bool | str = False
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "TrainerSettings":
+        settings: TrainerSettings = settings_from_mapping(cls, values, group="trainer", error=ProjectError)
+        check_run_settings(
+            max_epochs=settings.max_epochs,
+            accelerator=settings.accelerator,
+            mixed_precision=settings.mixed_precision,
+        )
+        if settings.log_every_n_steps < 1:
+            raise ProjectError("trainer.log_every_n_steps must be at least 1.")
+        return settings
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` achieved, for the caller to report and save."""
+
+    best_metric: float | None
+    best_checkpoint: str | None
+    epochs_completed: float
+    global_step: int
+    stopped_early: bool
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+class StopOnNonFiniteLoss(TrainerCallback):
+    """Ends training when a logged training loss is NaN or infinite.
+
+    The loss is read when the Trainer logs it (every ``trainer.log_every_n_steps`` steps):
+    reading it on every step would make the host wait for the device each time.
+    """
+
+    def __init__(self, checkpoint_dir: Path) -> None:
+        self.checkpoint_dir = checkpoint_dir
+
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            raise NonFiniteLossError(
+                f"training loss became {loss} by step {state.global_step} (epoch {state.epoch or 0:.2f}; "
+                f"losses are averaged over {args.logging_steps} steps). Checkpoints in {self.checkpoint_dir} "
+                "hold the last good epochs. Lower trainer.learning_rate, keep trainer.grad_clip_norm set, "
+                "or look for extreme values in the data."
+            )
+
+
+class LogEpochMetrics(TrainerCallback):
+    """One log line per evaluation through the project's logger, instead of printed dicts."""
+
+    def on_evaluate(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        metrics: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        shown = ", ".join(
+            f"{name.removeprefix('eval_')}={value:.4f}"
+            for name, value in (metrics or {}).items()
+            if name.startswith("eval_") and "runtime" not in name and "per_second" not in name
+        )
+        log.info("epoch %.0f (step %d): val %s", state.epoch or 0, state.global_step, shown)
+
+
+def quiet_progress_bars() -> None:
+    """Turn off Transformers' progress bars (shard writing, weight loading): logs stay readable."""
+    transformers_logging.disable_progress_bar()
+
+
+def save_weights_as_loaded(model: PreTrainedModel) -> None:
+    """Make every save of ``model`` keep the weight names it has in memory.
+
+    Transformers 5 renames some architectures' weights when loading (ViT:
+    ``vit.encoder.layer.N.*`` becomes ``vit.layers.N.*``) and renames them back when saving.
+    The Trainer reloads its own checkpoints (resume, best model) with a non-strict
+    ``load_state_dict``, which silently skips every renamed weight, so a resumed run or the
+    "best" model would mix trained and stale layers. Saving under the in-memory names makes
+    those reloads exact; ``from_pretrained`` reads both namings.
+    """
+    model.save_pretrained = partial(model.save_pretrained, save_original_format=False)  # type: ignore[method-assign]
+
+
+def training_arguments(
+    settings: TrainerSettings,
+    *,
+    checkpoint_dir: Path,
+    batch_size: int,
+    eval_batch_size: int,
+    num_workers: int,
+    seed: int,
+    deterministic: bool,
+) -> TrainingArguments:
+    """``TrainingArguments`` for the project's settings (one epoch = one evaluation + checkpoint)."""
+    on_cuda = resolve_device(settings.accelerator).type == "cuda"
+    bf16 = on_cuda and settings.mixed_precision == "bf16" and torch.cuda.is_bf16_supported()
+    fp16 = on_cuda and (
+        settings.mixed_precision == "fp16" or (settings.mixed_precision == "bf16" and not bf16)
+    )
+    return TrainingArguments(
+        output_dir=str(checkpoint_dir),
+        num_train_epochs=settings.max_epochs,
+        learning_rate=settings.learning_rate,
+        weight_decay=settings.weight_decay,
+        warmup_steps=settings.warmup_fraction,  # a float below 1 is a fraction of all steps
+        lr_scheduler_type="cosine",
+        max_grad_norm=settings.grad_clip_norm or 0.0,
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=eval_batch_size,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=2,  # the newest and (kept apart by load_best_model_at_end) the best
+        load_best_model_at_end=True,
+        metric_for_best_model=settings.monitor,
+        greater_is_better=metric_direction(settings.monitor) == "max",
+        logging_strategy="steps",
+        logging_steps=settings.log_every_n_steps,
+        logging_nan_inf_filter=False,  # a NaN loss must be seen, not averaged away
+        seed=seed,
+        data_seed=seed,
+        full_determinism=deterministic,
+        use_cpu=not on_cuda,
+        bf16=bf16,
+        fp16=fp16,
+        dataloader_num_workers=num_workers,
+        dataloader_pin_memory=on_cuda,
+        report_to="none",  # trackers are explicit callbacks (see training/tracking.py)
+        disable_tqdm=True,
+        # The datasets hold only model inputs, or decode images on access from a path
+        # column that the Trainer must not drop before the transform runs.
+        remove_unused_columns=False,
+    )
+
+
+def resume_checkpoint(resume: bool | str, checkpoint_dir: Path) -> str | None:
+    """The checkpoint ``trainer.resume`` asks for: none, the newest in the folder, or a path."""
+    if resume is False or (isinstance(resume, str) and resume.lower() == "false"):
+        return None
+    if resume is True or (isinstance(resume, str) and resume.lower() in ("true", "last")):
+        last = get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
+        if last is None:
+            raise CheckpointError(
+                f"trainer.resume is set but there is no checkpoint in {checkpoint_dir}. "
+                "Start a new run without trainer.resume, or pass trainer.resume=<checkpoint folder>."
+            )
+        return last
+    if not Path(str(resume)).is_dir():
+        raise CheckpointError(
+            f"trainer.resume={resume} is not a checkpoint folder; pass one of {checkpoint_dir}/checkpoint-*."
+        )
+    return str(resume)
+
+
+def huggingface_metrics(metric_fn: MetricFunction) -> Callable[[EvalPrediction], dict[str, float]]:
+    """Adapt the project's metric function to the Trainer (scalars only)."""
+
+    def compute(prediction: EvalPrediction) -> dict[str, float]:
+        logits = (
+            prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+        )
+        labels = np.asarray(prediction.label_ids)
+        metrics = metric_fn(labels, np.asarray(logits))
+        return {name: float(value) for name, value in metrics.items() if isinstance(value, (int, float))}
+
+    return compute
+
+
+def fit(
+    model: PreTrainedModel,
+    settings: TrainerSettings,
+    *,
+    train_dataset: Any,
+    eval_dataset: Any,
+    data_collator: Any,
+    processing_class: Any,
+    metric_fn: MetricFunction,
+    arguments: TrainingArguments,
+    callbacks: Sequence[TrainerCallback] = (),
+) -> tuple[Trainer, FitResult]:
+    """Train (resuming if configured) and load the best epoch's weights into ``model``."""
+    checkpoint_dir = Path(arguments.output_dir)
+    resume = resume_checkpoint(settings.resume, checkpoint_dir)
+    quiet_progress_bars()
+    save_weights_as_loaded(model)
+    all_callbacks: list[TrainerCallback] = [
+        StopOnNonFiniteLoss(checkpoint_dir),
+        LogEpochMetrics(),
+        *callbacks,
+    ]
+    early_stopping = None
+    if settings.early_stopping_patience:
+        early_stopping = EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience)
+        all_callbacks.append(early_stopping)
+    trainer = Trainer(
+        model=model,
+        args=arguments,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        data_collator=data_collator,
+        processing_class=processing_class,
+        compute_metrics=huggingface_metrics(metric_fn),
+        callbacks=all_callbacks,
+    )
+    trainer.remove_callback(PrinterCallback)  # LogEpochMetrics reports instead
+    if resume:
+        log.info("resuming from %s", resume)
+    trainer.train(resume_from_checkpoint=resume)
+    state = trainer.state
+    history = [
+        {key: float(value) for key, value in entry.items() if isinstance(value, (int, float))}
+        for entry in state.log_history
+        if any(key.startswith("eval_") for key in entry)
+    ]
+    stopped_early = state.epoch is not None and state.epoch < settings.max_epochs
+    return trainer, FitResult(
+        best_metric=state.best_metric,
+        best_checkpoint=state.best_model_checkpoint,
+        epochs_completed=float(state.epoch or 0),
+        global_step=state.global_step,
+        stopped_early=stopped_early,
+        history=history,
+    )

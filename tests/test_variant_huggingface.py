@@ -1,0 +1,127 @@
+"""The Hugging Face variants (text and image): render cleanly, train, resume, evaluate.
+
+Render checks reuse test_render's ``render_ok`` and ``assert_clean_project`` (which knows the
+Hugging Face layout); the end-to-end checks (marked slow) run each rendered project's own
+test suite and its stages through ``PYTHONPATH=<project>/src``, with the Hub switched off
+(``HF_HUB_OFFLINE=1``) so that nothing is downloaded.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import check, python, run
+from .test_render import assert_clean_project, render_ok
+
+HF_TEXT = {"framework": "huggingface", "modality": "text"}
+HF_IMAGE = {"framework": "huggingface", "modality": "image", "data_format": "image_folder"}
+OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+# The demo reviews are balanced between two labels; the demo images between three shapes.
+CHANCE = {"text": 0.5, "image": 1 / 3}
+
+
+@pytest.mark.parametrize("answers", [HF_TEXT, HF_IMAGE], ids=["text", "image"])
+def test_hugging_face_variant_renders_a_clean_project(copie, answers: dict) -> None:
+    project = render_ok(copie, answers)
+    assert_clean_project(project, "my_ml_project")
+    train = yaml.safe_load((project / "configs/train.yaml").read_text())
+    assert {"model": "tiny"} in train["defaults"]
+    assert not (project / "configs/model/pretrained.yaml").exists()
+    tiny = yaml.safe_load((project / "configs/model/tiny.yaml").read_text())
+    assert tiny["pretrained"] is None and tiny["model_type"] == ("bert" if answers["modality"] == "text" else "vit")
+    evaluate = yaml.safe_load((project / "configs/evaluate.yaml").read_text())
+    assert evaluate["model_dir"] == "${paths.artifacts_dir}/model" and "checkpoint" not in evaluate
+    pyproject = (project / "pyproject.toml").read_text()
+    assert '"transformers>=5"' in pyproject and '"datasets>=' in pyproject and "torchvision" not in pyproject
+    readme = (project / "README.md").read_text()
+    assert "transformers.Trainer" in readme and "checkpoint.py" not in readme and "make readiness" not in readme
+    assert "readiness" not in (project / "Makefile").read_text()
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {**HF_TEXT, "experiment_tracking": "tensorboard", "data_format": "jsonl"},
+        {**HF_IMAGE, "experiment_tracking": "tensorboard", "ci": "gitlab"},
+        {**HF_TEXT, "sensitive_features": "", "fairness_checks": False, "python_version": "3.10"},
+    ],
+    ids=["text-tensorboard", "image-tensorboard-gitlab", "text-no-sensitive"],
+)
+def test_hugging_face_option_variants_render_cleanly(copie, answers: dict) -> None:
+    project = render_ok(copie, answers)
+    assert_clean_project(project, "my_ml_project")
+    if answers.get("experiment_tracking") == "tensorboard":
+        assert (project / "src/my_ml_project/training/tracking.py").is_file()
+        tracking = yaml.safe_load((project / "configs/tracking/tensorboard.yaml").read_text())
+        assert tracking == {"log_dir": "${paths.artifacts_dir}/tensorboard"}
+
+
+@pytest.mark.parametrize(
+    ("answers", "hub_name"),
+    [(HF_TEXT, "distilbert-base-uncased"), (HF_IMAGE, "google/vit-base-patch16-224")],
+    ids=["text", "image"],
+)
+def test_a_model_name_makes_from_pretrained_the_default(copie, answers: dict, hub_name: str) -> None:
+    """The resolved config names the Hub model, and the factory's from_pretrained path reads it."""
+    project = render_ok(copie, {**answers, "model_name": hub_name})
+    assert_clean_project(project, "my_ml_project")
+    train = yaml.safe_load((project / "configs/train.yaml").read_text())
+    assert {"model": "pretrained"} in train["defaults"]
+    composed = run(
+        python("-m", "my_ml_project.train", "--cfg", "job", "--resolve"),
+        project,
+        pythonpath=[project / "src"],
+        env=OFFLINE,
+    )
+    check(composed, "composing the training config")
+    assert yaml.safe_load(composed.stdout)["model"] == {"pretrained": hub_name}
+    factory = (project / "src/my_ml_project/models/factory.py").read_text()
+    assert "from_pretrained(\n            pretrained, ignore_mismatched_sizes=True" in factory
+
+
+def test_the_model_name_must_look_like_a_hub_name(copie) -> None:
+    result = copie.copy(extra_answers={**HF_TEXT, "model_name": "not a name!"})
+    assert result.exception is not None
+    assert "Give a Hub name such as distilbert-base-uncased" in str(result.exception)
+
+
+# ---------------------------------------------------------------- end to end (slow)
+
+
+@pytest.fixture(scope="module", params=["text", "image"])
+def hf_project(request: pytest.FixtureRequest, copie_session) -> tuple[str, Path]:
+    answers = HF_TEXT if request.param == "text" else HF_IMAGE
+    result = copie_session.copy(extra_answers=answers)
+    assert result.exception is None, result.exception
+    return request.param, Path(result.project_dir)
+
+
+@pytest.mark.slow
+def test_hugging_face_project_passes_its_own_tests(hf_project: tuple[str, Path]) -> None:
+    """Includes config, data, model, edge-case and Trainer tests and SIGKILL-then-resume."""
+    _, project = hf_project
+    src = [project / "src"]
+    check(
+        run(python("-m", "pytest", "-q", "-p", "no:cacheprovider"), project, pythonpath=src, env=OFFLINE),
+        "the project's pytest",
+    )
+
+
+@pytest.mark.slow
+def test_hugging_face_project_trains_above_chance_and_evaluates(hf_project: tuple[str, Path]) -> None:
+    modality, project = hf_project
+    src = [project / "src"]
+    check(run(python("-m", "my_ml_project.train"), project, pythonpath=src, env=OFFLINE), "train")
+    metrics_path = project / "artifacts" / "metrics.json"
+    trained = json.loads(metrics_path.read_text())
+    accuracy = trained["metrics"]["accuracy"]
+    assert accuracy >= CHANCE[modality] + 0.25, f"demo test accuracy {accuracy:.3f}; chance is {CHANCE[modality]:.3f}"
+    model_dir = project / "artifacts" / "model"
+    assert (model_dir / "model.safetensors").is_file() and not (model_dir / "training_args.bin").exists()
+    labels = json.loads((model_dir / "config.json").read_text())["id2label"]
+    assert list(labels.values()) == trained["class_names"]
+    metrics_path.unlink()
+    check(run(python("-m", "my_ml_project.evaluate"), project, pythonpath=src, env=OFFLINE), "evaluate")
+    assert json.loads(metrics_path.read_text())["metrics"] == trained["metrics"]
