@@ -186,3 +186,7 @@ def test_text_project_trains_above_chance_and_evaluates(text_project: Path) -> N
     )
     check(from_file, "training the BiGRU on the demo reviews written as JSON Lines")
     assert "data/demo.jsonl, 2800/600/600 texts" in from_file.stdout + from_file.stderr
+    check(run(python("-m", "my_ml_project.export"), text_project, pythonpath=src), "exporting the BiGRU")
+    exported = json.loads((text_project / "artifacts" / "export.json").read_text())
+    assert exported["model"] == "BiGRUClassifier" and exported["parity"]["passed"]
+    assert exported["input"] == {"name": "inputs", "dtype": "int64", "shape": ["batch", 32]}
