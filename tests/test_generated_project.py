@@ -46,7 +46,7 @@ def test_default_project_installs_offline(default_project: Path) -> None:
     check(resolved, "resolving the declared dependencies offline")
 
 
-def test_default_project_trains_to_the_target_and_evaluates(default_project: Path) -> None:
+def test_default_project_trains_to_the_target_evaluates_and_exports(default_project: Path) -> None:
     src = [default_project / "src"]
     check(run(python("-m", "my_ml_project.train"), default_project, pythonpath=src), "train")
     metrics_path = default_project / "artifacts" / "metrics.json"
@@ -62,6 +62,11 @@ def test_default_project_trains_to_the_target_and_evaluates(default_project: Pat
     check(run(python("-m", "my_ml_project.evaluate"), default_project, pythonpath=src), "evaluate")
     evaluated = json.loads(metrics_path.read_text())
     assert evaluated["metrics"] == trained["metrics"]
+    check(run(python("-m", "my_ml_project.export"), default_project, pythonpath=src), "export")
+    exported = json.loads((default_project / "artifacts" / "export.json").read_text())
+    assert exported["parity"]["passed"] and exported["parity"]["max_abs_diff"] <= 1e-4
+    assert exported["metrics"]["fp32"]["accuracy"] == pytest.approx(trained["metrics"]["accuracy"], abs=0.005)
+    assert (default_project / "artifacts/export/model.onnx").is_file() and "int8" not in exported["files"]
 
 
 def test_default_project_passes_its_own_tests_and_lint(default_project: Path) -> None:

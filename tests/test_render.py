@@ -126,19 +126,26 @@ HF_PACKAGE_FILES = [
     "models/labels.py",
     "training/trainer.py",
     "evaluation/metrics.py",
+    "evaluation/predict.py",
+    "inference.py",
+    "data/preprocessing.py",
 ]
 # What only PyTorch projects have: never rendered into a Hugging Face project.
 PYTORCH_ONLY_FILES = [
-    "inference.py",
     "readiness.py",
     "data/loading.py",
-    "data/preprocessing.py",
     "training/checkpoint.py",
     "training/schedule.py",
     "models/cnn.py",
     "models/resnet.py",
     "models/text_classifier.py",
 ]
+# Files only some answers have: (project files, package files), present exactly when the answer is true.
+EXPORT_FILES = (
+    ["configs/export.yaml", "tests/test_export.py"],
+    ["export/__init__.py", "export/__main__.py", "export/onnx_model.py", "export/parity.py", "export/pipeline.py"],
+)
+QUANTIZATION_FILES = ([], ["export/quantize.py"])
 JINJA_RESIDUE = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 
 
@@ -149,9 +156,23 @@ def render_ok(copie, answers: dict) -> Path:
     return Path(result.project_dir)
 
 
+def assert_optional_files(project: Path, package: str, answers: dict) -> None:
+    """Export files exist exactly with onnx_export, quantization files exactly with both answers."""
+    exporting = bool(answers.get("onnx_export"))
+    for wanted, (project_files, package_files) in (
+        (exporting, EXPORT_FILES),
+        (exporting and bool(answers.get("quantization")), QUANTIZATION_FILES),
+    ):
+        for path in [project / name for name in project_files] + [
+            project / "src" / package / name for name in package_files
+        ]:
+            assert path.is_file() == wanted, f"{path.relative_to(project)} {'missing' if wanted else 'rendered'}"
+
+
 def assert_clean_project(project: Path, package: str) -> None:
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     modality = answers["modality"]
+    assert_optional_files(project, package, answers)
     if answers["framework"] == "huggingface":
         for relative in HF_EXPECTED_FILES:
             assert (project / relative).is_file(), relative
@@ -250,6 +271,29 @@ def test_experiment_tracking_renders_only_when_chosen(copie) -> None:
     assert (tracked / "tests/test_tracking.py").is_file()
     assert "- tracking: tensorboard" in (tracked / "configs/train.yaml").read_text()
     assert '"tensorboard>=2.16"' in (tracked / "pyproject.toml").read_text()
+
+
+def test_export_and_quantization_render_only_when_chosen(copie) -> None:
+    none = render_ok(copie, {"onnx_export": False})
+    fp32 = render_ok(copie, {"onnx_export": True, "quantization": False})
+    int8 = render_ok(copie, {"onnx_export": True, "quantization": True, "deployment_target": "mobile"})
+    assert not (none / "src/my_ml_project/export").exists()
+    assert "onnx" not in (none / "pyproject.toml").read_text() and "export:" not in (none / "Makefile").read_text()
+    assert yaml.safe_load((none / "configs/readiness.yaml").read_text())["export_report"] is None
+    for project in (fp32, int8):
+        assert '"onnxruntime>=' in (project / "pyproject.toml").read_text()
+        assert "$(PACKAGE).export" in (project / "Makefile").read_text()
+        assert "make export" in "\n".join(
+            step.get("run", "")
+            for step in yaml.safe_load((project / ".github/workflows/ci.yml").read_text())["jobs"]["test"]["steps"]
+        )
+        readiness = yaml.safe_load((project / "configs/readiness.yaml").read_text())
+        assert readiness["export_report"] == "${paths.artifacts_dir}/export.json"
+    assert "quantize" not in yaml.safe_load((fp32 / "configs/export.yaml").read_text())
+    export = yaml.safe_load((int8 / "configs/export.yaml").read_text())
+    assert export["quantize"] is True and export["size_budget_mb"] == "${readiness.model_size_budget_mb}"
+    assert yaml.safe_load((int8 / "configs/readiness/default.yaml").read_text())["model_size_budget_mb"] == 50
+    assert "quantize_int8" not in (fp32 / "src/my_ml_project/export/pipeline.py").read_text()
 
 
 def test_regression_demo_data_targets_the_numeric_column(copie) -> None:

@@ -111,7 +111,8 @@ def test_image_refusals_name_the_fix(copie, answers: dict, message: str) -> None
 # ------------------------------------------------------------------ end to end (slow)
 @pytest.fixture(scope="module")
 def image_project(copie_session) -> Path:
-    result = copie_session.copy(extra_answers=IMAGE)
+    # With INT8 quantization, so the project's own tests and the export below cover ConvInteger.
+    result = copie_session.copy(extra_answers={**IMAGE, "quantization": True})
     assert result.exception is None, result.exception
     return Path(result.project_dir)
 
@@ -137,6 +138,13 @@ def test_image_project_trains_on_demo_images_and_evaluates(image_project: Path) 
     evaluated = json.loads(metrics_path.read_text())
     assert evaluated["metrics"] == trained["metrics"]
     assert evaluated["num_examples"] == 135
+
+    check(run(python("-m", "my_ml_project.export"), image_project, pythonpath=src), "export")
+    exported = json.loads((image_project / "artifacts" / "export.json").read_text())
+    assert exported["parity"]["passed"] and exported["input"]["shape"] == ["batch", 3, 32, 32]
+    assert exported["metrics"]["fp32"]["accuracy"] == pytest.approx(trained["metrics"]["accuracy"], abs=0.01)
+    assert exported["metrics"]["int8"]["accuracy"] >= trained["metrics"]["accuracy"] - 0.05
+    assert exported["files"]["int8"]["bytes"] < exported["files"]["fp32"]["bytes"] / 2
 
 
 @pytest.mark.slow

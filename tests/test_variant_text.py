@@ -185,3 +185,11 @@ def test_text_project_trains_above_chance_and_evaluates(text_project: Path) -> N
     )
     check(from_file, "training the BiGRU on the demo reviews written as JSON Lines")
     assert "data/demo.jsonl, 2800/600/600 texts" in from_file.stdout + from_file.stderr
+    # debug=fast writes to artifacts/debug/ (configs/debug/fast.yaml).
+    export = python("-m", "my_ml_project.export", "paths.artifacts_dir=artifacts/debug")
+    check(run(export, text_project, pythonpath=src), "exporting the BiGRU")
+    exported = json.loads((text_project / "artifacts" / "debug" / "export.json").read_text())
+    assert exported["model"] == "BiGRUClassifier" and exported["parity"]["passed"]
+    exported_preprocessor = json.loads((text_project / "artifacts/debug/export/preprocessor.json").read_text())
+    max_length = exported_preprocessor["max_length"]
+    assert exported["input"] == {"name": "inputs", "dtype": "int64", "shape": ["batch", max_length]}

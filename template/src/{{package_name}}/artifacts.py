@@ -3,6 +3,10 @@
 ``train`` writes checkpoints, the resolved config, the fitted preprocessing and metrics
 here; ``evaluate`` (and later stages) read them without the user copying paths around.
 Hydra's dated output folders only keep run logs.
+
+``export`` writes a self-contained folder (``export/``: the ONNX model(s) and the fitted
+preprocessing) that serving loads and that can be copied to a device as a whole, and its
+report ``export.json`` beside it.
 """
 
 from dataclasses import dataclass
@@ -41,7 +45,54 @@ class ArtifactPaths:
     def metrics(self) -> Path:
         return self.root / "metrics.json"
 
+    @property
+    def export_dir(self) -> Path:
+        return self.root / "export"
+
+    @property
+    def export_files(self) -> "ExportFiles":
+        return ExportFiles(self.export_dir)
+
+    @property
+    def onnx_model(self) -> Path:
+        return self.export_files.onnx_model
+
+    @property
+    def onnx_int8_model(self) -> Path:
+        return self.export_files.onnx_int8_model
+
+    @property
+    def export_report(self) -> Path:
+        """``export.json``: parity, sizes against the budget, fp32 and INT8 test metrics."""
+        return self.root / "export.json"
+
     def create(self) -> "ArtifactPaths":
         """Create the folders (idempotent) and return ``self`` for chaining."""
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         return self
+
+
+@dataclass(frozen=True)
+class ExportFiles:
+    """The files of one export folder (``artifacts/export/`` unless configured otherwise).
+
+    A model larger than the exporter's single-file limit keeps its weights in a side file
+    named after it (``model.onnx.data``); ``export/onnx_model.py: model_files`` lists them.
+    """
+
+    root: Path
+
+    @property
+    def onnx_model(self) -> Path:
+        """fp32 ONNX: input ``inputs`` (dynamic batch), output ``logits``."""
+        return self.root / "model.onnx"
+
+    @property
+    def onnx_int8_model(self) -> Path:
+        """The same graph with dynamically quantized INT8 weights (when quantization is on)."""
+        return self.root / "model.int8.onnx"
+
+    @property
+    def preprocessor(self) -> Path:
+        """The fitted preprocessing of the exported checkpoint, to turn raw inputs into ``inputs``."""
+        return self.root / "preprocessor.json"

@@ -20,6 +20,10 @@ class CheckpointError(ProjectError):
     """A checkpoint is missing, unreadable or does not fit the configured model."""
 
 
+class ExportError(ProjectError):
+    """The model cannot be exported, or the exported model does not compute what it computes."""
+
+
 class NonFiniteLossError(ProjectError):
     """The training loss became NaN or infinite."""
 
