@@ -28,7 +28,9 @@ def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str]:
     try:
         metadata = yaml.safe_load("".join(lines[1:closing])) or {}
     except yaml.YAMLError as error:
-        raise ProjectError(f"{source}: the front matter is not valid YAML ({error}); fix it by hand.") from None
+        raise ProjectError(
+            f"{source}: the front matter is not valid YAML ({error}); fix it by hand."
+        ) from None
     if not isinstance(metadata, dict):
         raise ProjectError(f"{source}: the front matter must be a YAML mapping (key: value lines).")
     return metadata, "".join(lines[closing + 1 :])

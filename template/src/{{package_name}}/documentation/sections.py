@@ -80,8 +80,8 @@ def metrics_block(metrics: MetricsReport | None, source: DataSource | None, sett
             goal = f"{comparison(metric)} {target['target']}: {'met' if target['met'] else 'NOT met'}"
         rows.append([metric, number(value), goal])
     parts = [
-        f"{metrics.split.capitalize()} split: {metrics.num_examples} examples of {name} "
-        "(`artifacts/metrics.json`).",
+        f"{metrics.split.capitalize()} split of {name}: {metrics.num_examples} examples "
+        "(source: `metrics.json`).",
         table(["metric", "value", "release target"], rows),
     ]
     matrix, names = metrics.confusion_matrix, metrics.class_names
@@ -99,9 +99,9 @@ def fairness_block(fairness: FairnessReport | None) -> str:
         return not_measured("fairness")
     threshold = fairness.threshold
     parts = [
-        f"Largest acceptable disparity between groups: {threshold} (`artifacts/fairness.json`)."
+        f"Largest acceptable disparity between groups: {threshold} (source: `fairness.json`)."
         if threshold is not None
-        else "No disparity threshold set (`artifacts/fairness.json`)."
+        else "No disparity threshold set (source: `fairness.json`)."
     ]
     for feature in fairness.features:
         columns = list(dict.fromkeys(key for values in feature.groups.values() for key in values))
@@ -148,9 +148,9 @@ def export_block(export: ExportReport | None) -> str:
     return "\n\n".join(
         [
             table(["model", "size (MB)", f"test {metric}"], rows),
-            f"Parity: max |PyTorch − onnxruntime| = {export.parity_max_abs_diff:.3g} on "
+            f"Parity: max |PyTorch - onnxruntime| = {export.parity_max_abs_diff:.3g} on "
             f"{export.parity_examples} test examples (tolerance {export.parity_tolerance:g}): "
-            f"{'passed' if export.parity_passed else 'FAILED'}. {budget} (`artifacts/export.json`)",
+            f"{'passed' if export.parity_passed else 'FAILED'}. {budget} (source: `export.json`)",
         ]
     )
 
@@ -185,7 +185,7 @@ def latency_block(loadtest: LoadTestReport | None) -> str:
     ]
     return "\n\n".join(
         [
-            f"Load test{machine} (`artifacts/loadtest.json`). {summary}",
+            f"Load test{machine} (source: `loadtest.json`). {summary}",
             table(["backend", "mode", "clients", "requests/s", "p50 ms", "p95 ms", "p99 ms", "errors"], rows),
         ]
     )
@@ -195,7 +195,7 @@ def test_split_block(metrics: MetricsReport | None) -> str:
     """The test split's size and, for classification, its examples per class."""
     if metrics is None:
         return not_measured("test-split")
-    parts = [f"{metrics.split.capitalize()} split: {metrics.num_examples} examples (`artifacts/metrics.json`)."]
+    parts = [f"{metrics.split.capitalize()} split: {metrics.num_examples} examples (source: `metrics.json`)."]
     if metrics.confusion_matrix and len(metrics.class_names) == len(metrics.confusion_matrix):
         rows = [
             [name, str(sum(counts))]
@@ -215,7 +215,7 @@ def groups_block(fairness: FairnessReport | None) -> str:
         for group, values in feature.groups.items()
     ]
     return "\n\n".join(
-        ["Test examples per group (`artifacts/fairness.json`).", table(["column", "group", "examples"], rows)]
+        ["Test examples per group (source: `fairness.json`).", table(["column", "group", "examples"], rows)]
     )
 
 
