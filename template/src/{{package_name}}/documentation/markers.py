@@ -10,7 +10,7 @@ renderers hide them)::
 Everything outside the blocks belongs to the owners and is kept byte for byte, so a
 re-render can never overwrite what people wrote. Markers that do not pair up are refused
 with the line to fix before anything is written: guessing where a block ends could
-delete the owners' text.
+delete the owners' text. Markers quoted inside fenced code blocks are ignored.
 """
 
 import re
@@ -20,6 +20,24 @@ from dataclasses import dataclass
 from ..errors import ProjectError
 
 MARKER = re.compile(r"^<!-- measured:(?P<name>[a-z0-9_-]+):(?P<edge>start|end) -->[ \t\r]*$", re.MULTILINE)
+FENCE = re.compile(r"^[ \t]*(```|~~~)")
+
+
+def fenced_lines(text: str) -> set[int]:
+    """Numbers (from 1) of the lines inside fenced code blocks, fences included.
+
+    A marker or placeholder quoted in a code block (say, in the owners' notes on how the
+    card works) is an example, not a block or an open entry.
+    """
+    fenced: set[int] = set()
+    inside = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        is_fence = bool(FENCE.match(line))
+        if inside or is_fence:
+            fenced.add(number)
+        if is_fence:
+            inside = not inside
+    return fenced
 
 
 def start_marker(name: str) -> str:
@@ -47,8 +65,11 @@ def find_blocks(text: str, source: str) -> list[Block]:
     """The measured blocks of ``text`` in order; ``source`` names the file in error messages."""
     blocks: list[Block] = []
     open_name, open_end, open_line = None, 0, 0
+    code = fenced_lines(text)
     for match in MARKER.finditer(text):
         name, edge, line = match["name"], match["edge"], _line_number(text, match.start())
+        if line in code:
+            continue
         if edge == "start":
             if open_name is not None:
                 raise ProjectError(

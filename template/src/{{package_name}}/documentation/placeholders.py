@@ -8,11 +8,12 @@ gate and ``make model-card`` can say exactly what is left: ``Intended use: Out-o
 
 import re
 
+from .markers import fenced_lines
+
 PLACEHOLDER = "To be filled by the owners"
 HEADING = re.compile(r"^(?P<level>#{1,6})\s+(?P<title>.+?)\s*#*\s*$")
 # "- [ ] **Lawful basis** (Art. 6): ..." or "- Out-of-scope uses: ..." -> the label.
 LIST_LABEL = re.compile(r"^\s*[-*]\s+(?:\[[ xX]\]\s+)?(?P<label>[^:]+?):")
-FENCE = re.compile(r"^\s*(```|~~~)")
 
 
 def _plain(label: str) -> str:
@@ -23,17 +24,16 @@ def unfilled_entries(text: str) -> list[str]:
     """``"Section: Subsection: label"`` of every line that still holds the placeholder, in order."""
     headings: list[tuple[int, str]] = []
     entries: list[str] = []
-    in_code = False
-    for line in text.splitlines():
-        if FENCE.match(line):
-            in_code = not in_code
+    code = fenced_lines(text)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if number in code:
             continue
-        heading = HEADING.match(line) if not in_code else None
+        heading = HEADING.match(line)
         if heading:
             level = len(heading["level"])
             headings = [item for item in headings if item[0] < level] + [(level, _plain(heading["title"]))]
             continue
-        if in_code or PLACEHOLDER not in line:
+        if PLACEHOLDER not in line:
             continue
         # The document title (#) names the document, which the caller already says.
         path = [title for level, title in headings if level > 1]

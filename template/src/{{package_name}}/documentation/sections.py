@@ -46,8 +46,8 @@ def not_measured(block: str) -> str:
     return f"{NOT_MEASURED} (run `{COMMANDS[block]}`, then `make model-card`)."
 
 
-def number(value: float | None, digits: int = 4) -> str:
-    return "undefined" if value is None else f"{value:.{digits}f}"
+def number(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.4f}"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -130,6 +130,11 @@ def within(value: float | None, threshold: float | None) -> str:
     return "yes" if value <= threshold else "NO"
 
 
+def size_text(size_mb: float | None) -> str:
+    """Three significant digits: small models are a few hundredths of a MB."""
+    return "—" if size_mb is None else f"{size_mb:.3g}"
+
+
 def export_block(export: ExportReport | None) -> str:
     if export is None:
         return not_measured("export")
@@ -137,7 +142,7 @@ def export_block(export: ExportReport | None) -> str:
     sizes = {"pytorch": None, "fp32": export.fp32_mb, "int8": export.int8_mb}
     labels = {"pytorch": "PyTorch", "fp32": "ONNX fp32", "int8": "ONNX int8 (dynamic quantization)"}
     rows = [
-        [labels[kind], number(sizes[kind], 2) if sizes[kind] is not None else "—", number(values.get(metric))]
+        [labels[kind], size_text(sizes[kind]), number(values.get(metric))]
         for kind, values in export.metrics.items()
     ]
     budget = (
@@ -150,7 +155,7 @@ def export_block(export: ExportReport | None) -> str:
             table(["model", "size (MB)", f"test {metric}"], rows),
             f"Parity: max |PyTorch - onnxruntime| = {export.parity_max_abs_diff:.3g} on "
             f"{export.parity_examples} test examples (tolerance {export.parity_tolerance:g}): "
-            f"{'passed' if export.parity_passed else 'FAILED'}. {budget} (source: `export.json`)",
+            f"{'passed' if export.parity_passed else 'FAILED'}. {budget} Source: `export.json`.",
         ]
     )
 
