@@ -17,7 +17,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from .config import CONFIG_DIR, PROJECT_ROOT, to_plain
+from .config import CONFIG_DIR, PROJECT_ROOT, settings_from_mapping, to_plain
 from .documentation import (
     ArtifactFiles,
     CardSettings,
@@ -74,8 +74,9 @@ def write_atomically(path: Path, text: str) -> None:
 def run_model_card(cfg: DictConfig) -> list[DocumentUpdate]:
     """Re-render every document of ``documents``; nothing is written unless all of them render."""
     settings = to_plain(cfg)
-    files = ArtifactFiles(**{name: Path(value) for name, value in settings["artifacts"].items()})
-    card = CardSettings(**settings["card"])
+    paths = {name: Path(value) for name, value in settings["artifacts"].items()}
+    files = settings_from_mapping(ArtifactFiles, paths, group="artifacts", error=ProjectError)
+    card = settings_from_mapping(CardSettings, settings["card"], group="card", error=ProjectError)
     measurements = read_measurements(files)
     contents = block_contents(measurements, card)
     index = model_index(measurements, card)

@@ -51,8 +51,9 @@ def number(value: float | None) -> str:
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table; a ``|`` in a cell (a class or group name) is escaped."""
     lines = [header, ["---"] * len(header), *rows]
-    return "\n".join("| " + " | ".join(cell for cell in line) + " |" for line in lines)
+    return "\n".join("| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |" for line in lines)
 
 
 def comparison(metric: str) -> str:
@@ -112,11 +113,9 @@ def fairness_block(fairness: FairnessReport | None) -> str:
         disparity_rows = [
             [name, number(value), within(value, threshold)] for name, value in feature.disparities.items()
         ]
-        parts += [
-            f"**{feature.feature}**",
-            table(["group", *columns], group_rows),
-            table(["disparity", "value", f"within {threshold}"], disparity_rows),
-        ]
+        parts += [f"**{feature.feature}**", table(["group", *columns], group_rows)]
+        if disparity_rows:
+            parts.append(table(["disparity", "value", f"within {threshold}"], disparity_rows))
     return "\n\n".join(parts)
 
 
