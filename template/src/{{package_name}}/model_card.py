@@ -54,8 +54,8 @@ def render_document(
     """The new text of one document (not written yet)."""
     if not path.is_file():
         raise ProjectError(
-            f"{path} not found. Restore it from version control (git checkout -- {path.name}) or "
-            "regenerate the project's documents with `copier update`."
+            f"{path} not found. Restore it from version control (git checkout -- {path}), or point "
+            "documents.<name> at the document to render."
         )
     old = path.read_text(encoding="utf-8")
     new = replace_blocks(old, contents, str(path))
