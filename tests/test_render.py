@@ -83,7 +83,19 @@ EXPECTED_FILES = [
     "configs/debug/fast.yaml",
     "docs/model_card.md",
     "docs/datasheet.md",
+    "configs/model_card.yaml",
+    "tests/test_model_card.py",
     "tests/test_trainer.py",
+]
+# The model card and datasheet generator (python -m <package>.model_card), in every variant.
+DOCUMENTATION_FILES = [
+    "model_card.py",
+    "documentation/__init__.py",
+    "documentation/front_matter.py",
+    "documentation/markers.py",
+    "documentation/measurements.py",
+    "documentation/placeholders.py",
+    "documentation/sections.py",
 ]
 PACKAGE_FILES = [
     "train.py",
@@ -94,6 +106,7 @@ PACKAGE_FILES = [
     "training/trainer.py",
     "training/checkpoint.py",
     "evaluation/metrics.py",
+    *DOCUMENTATION_FILES,
 ]
 # Files only some modalities have: (project files, package files).
 MODALITY_FILES = {
@@ -129,6 +142,7 @@ HF_PACKAGE_FILES = [
     "evaluation/predict.py",
     "inference.py",
     "data/preprocessing.py",
+    *DOCUMENTATION_FILES,
 ]
 # What only PyTorch projects have: never rendered into a Hugging Face project.
 PYTORCH_ONLY_FILES = [

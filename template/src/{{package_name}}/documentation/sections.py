@@ -1,0 +1,256 @@
+"""The Markdown of each measured block, and the model card's ``model-index``.
+
+Each block is a sentence and a table built from the measurements. What has not been
+measured yet says so and names the command that measures it; the generated documents
+start with exactly these texts, so a re-render before any run changes nothing.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..evaluation.metrics import metric_direction
+from .measurements import (
+    DataSource,
+    ExportReport,
+    FairnessReport,
+    LoadTestReport,
+    Measurements,
+    MetricsReport,
+)
+
+NOT_MEASURED = "Not measured yet"
+# The command that measures each block's numbers, named when they are missing.
+COMMANDS = {
+    "metrics": "make train",
+    "fairness": "make fairness",
+    "export": "make export",
+    "latency": "make loadtest",
+    "test-split": "make train",
+    "groups": "make fairness",
+}
+# A confusion matrix with more classes than this is left to metrics.json.
+MAX_CONFUSION_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class CardSettings:
+    """How the model card names the model, its task and the built-in demo data."""
+
+    model_name: str
+    task_type: str  # a Hugging Face task id, e.g. tabular-classification
+    demo_dataset: str
+
+
+def not_measured(block: str) -> str:
+    return f"{NOT_MEASURED} (run `{COMMANDS[block]}`, then `make model-card`)."
+
+
+def number(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.4f}"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table; a ``|`` in a cell (a class or group name) is escaped."""
+    lines = [header, ["---"] * len(header), *rows]
+    return "\n".join("| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |" for line in lines)
+
+
+def comparison(metric: str) -> str:
+    return "≤" if metric_direction(metric) == "min" else "≥"
+
+
+def dataset_name(source: DataSource | None, settings: CardSettings) -> tuple[str, str]:
+    """``(name, type)`` of the data in the model-index: the demo data, or the owners' file."""
+    if source is None:
+        return "unknown (no config.yaml from a training run)", "unknown"
+    if source.source == "demo":
+        return settings.demo_dataset, "demo"
+    return source.path or "the owners' data", "local"
+
+
+def metrics_block(metrics: MetricsReport | None, source: DataSource | None, settings: CardSettings) -> str:
+    if metrics is None:
+        return not_measured("metrics")
+    name, _ = dataset_name(source, settings)
+    target = metrics.target or {}
+    rows = []
+    for metric, value in metrics.metrics.items():
+        goal = ""
+        if target.get("metric") == metric:
+            goal = f"{comparison(metric)} {target['target']}: {'met' if target['met'] else 'NOT met'}"
+        rows.append([metric, number(value), goal])
+    parts = [
+        f"{metrics.split.capitalize()} split of {name}: {metrics.num_examples} examples "
+        "(source: `metrics.json`).",
+        table(["metric", "value", "release target"], rows),
+    ]
+    matrix, names = metrics.confusion_matrix, metrics.class_names
+    if matrix and len(names) == len(matrix) <= MAX_CONFUSION_CLASSES:
+        rows = [[true, *map(str, counts)] for true, counts in zip(names, matrix, strict=True)]
+        parts += [
+            "Confusion matrix (rows: true class, columns: predicted class):",
+            table(["true \\ predicted", *names], rows),
+        ]
+    return "\n\n".join(parts)
+
+
+def fairness_block(fairness: FairnessReport | None) -> str:
+    if fairness is None:
+        return not_measured("fairness")
+    threshold = fairness.threshold
+    parts = [
+        f"Largest acceptable disparity between groups: {threshold} (source: `fairness.json`)."
+        if threshold is not None
+        else "No disparity threshold set (source: `fairness.json`)."
+    ]
+    for feature in fairness.features:
+        columns = list(dict.fromkeys(key for values in feature.groups.values() for key in values))
+        group_rows = [
+            [group, *(format_group_value(column, values.get(column)) for column in columns)]
+            for group, values in feature.groups.items()
+        ]
+        disparity_rows = [
+            [name, number(value), within(value, threshold)] for name, value in feature.disparities.items()
+        ]
+        parts += [f"**{feature.feature}**", table(["group", *columns], group_rows)]
+        if disparity_rows:
+            parts.append(table(["disparity", "value", f"within {threshold}"], disparity_rows))
+    return "\n\n".join(parts)
+
+
+def format_group_value(column: str, value: float | None) -> str:
+    return str(int(value)) if column == "count" and value is not None else number(value)
+
+
+def within(value: float | None, threshold: float | None) -> str:
+    if value is None or threshold is None:
+        return "—"
+    return "yes" if value <= threshold else "NO"
+
+
+def size_text(size_mb: float | None) -> str:
+    """Three significant digits: small models are a few hundredths of a MB."""
+    return "—" if size_mb is None else f"{size_mb:.3g}"
+
+
+def export_block(export: ExportReport | None) -> str:
+    if export is None:
+        return not_measured("export")
+    metric = export.target_metric
+    sizes = {"pytorch": None, "fp32": export.fp32_mb, "int8": export.int8_mb}
+    labels = {"pytorch": "PyTorch", "fp32": "ONNX fp32", "int8": "ONNX int8 (dynamic quantization)"}
+    rows = [
+        [labels[kind], size_text(sizes[kind]), number(values.get(metric))]
+        for kind, values in export.metrics.items()
+    ]
+    budget = (
+        f"Size budget: {export.size_budget_mb} MB: {'met' if export.size_budget_met else 'NOT met'}."
+        if export.size_budget_mb is not None
+        else "No size budget for this deployment target."
+    )
+    return "\n\n".join(
+        [
+            table(["model", "size (MB)", f"test {metric}"], rows),
+            f"Parity: max |PyTorch - onnxruntime| = {export.parity_max_abs_diff:.3g} on "
+            f"{export.parity_examples} test examples (tolerance {export.parity_tolerance:g}): "
+            f"{'passed' if export.parity_passed else 'FAILED'}. {budget} Source: `export.json`.",
+        ]
+    )
+
+
+def latency_block(loadtest: LoadTestReport | None) -> str:
+    if loadtest is None:
+        return not_measured("latency")
+    budget, goal = loadtest.latency_budget_ms, loadtest.throughput_rps
+    machine = f" on {loadtest.cpus} CPUs" if loadtest.cpus else ""
+    within_budget = [level for level in loadtest.levels if level.p99_ms <= budget and level.errors == 0]
+    if within_budget:
+        best = max(within_budget, key=lambda level: level.requests_per_s)
+        verdict = "met" if best.requests_per_s >= goal else "NOT met"
+        summary = (
+            f"Highest throughput with p99 ≤ {budget} ms and no errors: {best.requests_per_s:.1f} requests/s "
+            f"({best.backend}, {best.mode}, {best.concurrency} clients); target {goal} requests/s: {verdict}."
+        )
+    else:
+        summary = f"No level kept p99 within {budget} ms without errors: the latency budget is NOT met."
+    rows = [
+        [
+            level.backend,
+            level.mode,
+            str(level.concurrency),
+            f"{level.requests_per_s:.1f}",
+            f"{level.p50_ms:.2f}",
+            f"{level.p95_ms:.2f}",
+            f"{level.p99_ms:.2f}",
+            str(level.errors),
+        ]
+        for level in loadtest.levels
+    ]
+    return "\n\n".join(
+        [
+            f"Load test{machine} (source: `loadtest.json`). {summary}",
+            table(["backend", "mode", "clients", "requests/s", "p50 ms", "p95 ms", "p99 ms", "errors"], rows),
+        ]
+    )
+
+
+def test_split_block(metrics: MetricsReport | None) -> str:
+    """The test split's size and, for classification, its examples per class."""
+    if metrics is None:
+        return not_measured("test-split")
+    parts = [f"{metrics.split.capitalize()} split: {metrics.num_examples} examples (source: `metrics.json`)."]
+    if metrics.confusion_matrix and len(metrics.class_names) == len(metrics.confusion_matrix):
+        rows = [
+            [name, str(sum(counts))]
+            for name, counts in zip(metrics.class_names, metrics.confusion_matrix, strict=True)
+        ]
+        parts.append(table(["class", "examples"], rows))
+    return "\n\n".join(parts)
+
+
+def groups_block(fairness: FairnessReport | None) -> str:
+    """How many test examples each group of each sensitive column has."""
+    if fairness is None:
+        return not_measured("groups")
+    rows = [
+        [feature.feature, group, format_group_value("count", values.get("count"))]
+        for feature in fairness.features
+        for group, values in feature.groups.items()
+    ]
+    return "\n\n".join(
+        ["Test examples per group (source: `fairness.json`).", table(["column", "group", "examples"], rows)]
+    )
+
+
+def block_contents(measurements: Measurements, settings: CardSettings) -> dict[str, str]:
+    """The content of every measured block, by name (see ``COMMANDS``)."""
+    return {
+        "metrics": metrics_block(measurements.metrics, measurements.data_source, settings),
+        "fairness": fairness_block(measurements.fairness),
+        "export": export_block(measurements.export),
+        "latency": latency_block(measurements.loadtest),
+        "test-split": test_split_block(measurements.metrics),
+        "groups": groups_block(measurements.fairness),
+    }
+
+
+def model_index(measurements: Measurements, settings: CardSettings) -> list[dict[str, Any]] | None:
+    """The Hub's ``model-index``: the test metrics of ``metrics.json``; ``None`` before any run."""
+    metrics = measurements.metrics
+    if metrics is None:
+        return None
+    values = [
+        {"type": name, "value": value, "name": f"{name} ({metrics.split})"}
+        for name, value in metrics.metrics.items()
+        if value is not None
+    ]
+    if not values:
+        return None
+    name, kind = dataset_name(measurements.data_source, settings)
+    result = {
+        "task": {"type": settings.task_type, "name": settings.task_type.replace("-", " ").capitalize()},
+        "dataset": {"name": name, "type": kind, "split": metrics.split},
+        "metrics": values,
+    }
+    return [{"name": settings.model_name, "results": [result]}]
