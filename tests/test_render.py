@@ -146,7 +146,6 @@ HF_PACKAGE_FILES = [
 ]
 # What only PyTorch projects have: never rendered into a Hugging Face project.
 PYTORCH_ONLY_FILES = [
-    "readiness.py",
     "data/loading.py",
     "training/checkpoint.py",
     "training/schedule.py",

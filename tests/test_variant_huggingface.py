@@ -36,8 +36,9 @@ def test_hugging_face_variant_renders_a_clean_project(copie, answers: dict) -> N
     pyproject = (project / "pyproject.toml").read_text()
     assert '"transformers>=5"' in pyproject and '"datasets>=' in pyproject and "torchvision" not in pyproject
     readme = (project / "README.md").read_text()
-    assert "transformers.Trainer" in readme and "checkpoint.py" not in readme and "make readiness" not in readme
-    assert "readiness" not in (project / "Makefile").read_text()
+    assert "transformers.Trainer" in readme and "checkpoint.py" not in readme
+    readiness = yaml.safe_load((project / "configs/readiness.yaml").read_text())
+    assert readiness["checkpoint"] == "${paths.artifacts_dir}/model"
 
 
 @pytest.mark.parametrize(

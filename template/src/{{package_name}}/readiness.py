@@ -34,7 +34,7 @@ from .documentation.placeholders import PLACEHOLDER, unfilled_entries
 from .errors import exit_on_user_error
 from .evaluation.metrics import is_better
 from .evaluation.reporting import write_json
-from .training.checkpoint import load_checkpoint
+from .inference import weights_megabytes
 
 BYTES_PER_MB = 1024 * 1024
 # (measured, how to fix) of the checks read from an export older than the checkpoint.
@@ -86,7 +86,7 @@ def model_size_check(
 ) -> Check:
     """The size of the deployed model against the deployment target's budget.
 
-    Measured on the exported file when the export has run, else on the checkpoint's weights.
+    Measured on the exported file when the export has run, else on the trained model's weights.
     """
     target = f"<= {budget_mb} MB ({deployment_target})" if budget_mb else f"no budget ({deployment_target})"
     if export is not None:
@@ -95,11 +95,10 @@ def model_size_check(
         deployed = export["files"][export["size_budget"]["checked"]]
         size_mb = deployed["bytes"] / BYTES_PER_MB
         measured = f"{size_mb:.2f} MB ({deployed['files'][0]})"
-    elif not checkpoint.is_file():
-        return Check("model size", "fail", target, "no checkpoint", "run `make train`")
+    elif not checkpoint.exists():
+        return Check("model size", "fail", target, "no trained model", "run `make train`")
     else:
-        weights = load_checkpoint(checkpoint)["model"]
-        size_mb = sum(tensor.numel() * tensor.element_size() for tensor in weights.values()) / BYTES_PER_MB
+        size_mb = weights_megabytes(checkpoint)
         measured = f"{size_mb:.2f} MB (weights)"
     if not budget_mb:
         return Check("model size", "not applicable", target, measured)
