@@ -34,8 +34,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from .backends import Backend
 from .batching import DirectRunner, DynamicBatcher, InferenceRunner, ShuttingDownError
+from .logs import request_id_var
 from .metrics import ServingMetrics
-from .middleware import API_KEY_HEADER, PROTECTED_PREFIX, ApiKeyMiddleware, RequestContextMiddleware
+from .middleware import (
+    API_KEY_HEADER,
+    PROTECTED_PREFIX,
+    ApiKeyMiddleware,
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+)
 from .model import ModelSource, to_predictions
 from .schemas import Codec, ErrorResponse, InstanceError, NoopResponse, request_model, response_model
 from .settings import ServeSettings
@@ -119,7 +126,6 @@ def create_app(settings: ServeSettings, served: ServedModel, *, api_key: str | N
             "Every error answer carries a `request_id`, also sent in the X-Request-ID header."
         ),
         lifespan=lifespan,
-        max_body_size=settings.limits.max_body_bytes,
     )
     request_body = request_model(codec.instance_model, codec.example, settings.limits.max_instances)
     response_body = response_model(source.task, source.class_names)
@@ -133,7 +139,8 @@ def create_app(settings: ServeSettings, served: ServedModel, *, api_key: str | N
         except ShuttingDownError as error:
             raise HTTPException(503, "the server is shutting down; retry on another replica") from error
         except Exception as error:
-            log.exception("forward pass failed", extra={"instances": len(inputs)})
+            extra = {"instances": len(inputs), "request_id": request_id_var.get()}
+            log.exception("forward pass failed", extra=extra)
             raise HTTPException(
                 500, "the model failed on this request; quote the request id when reporting it"
             ) from error
@@ -191,6 +198,8 @@ def create_app(settings: ServeSettings, served: ServedModel, *, api_key: str | N
         return Response(content, media_type=content_type)
 
     _add_error_handlers(app, settings)
+    # The last added runs first: request context, then the API key, then the body limit.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
     if api_key:
         app.add_middleware(ApiKeyMiddleware, api_key=api_key)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, routes=[route.path for route in app.routes])
@@ -233,6 +242,7 @@ async def _load_model(
         else DirectRunner(backend.predict, executor, metrics)
     )
     state.status = "ready"
+    metrics.ready_workers.set(1)
     metrics.model_info.labels(version=source.version, backend=source.backend, task=source.task).set(1)
     log.info(
         "model ready",
@@ -277,10 +287,7 @@ def _add_error_handlers(app: FastAPI, settings: ServeSettings) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = exc.detail
-        if exc.status_code == 413 and detail == "Content Too Large":  # raised by the body-size limit
-            detail = f"request body larger than {settings.limits.max_body_bytes} bytes (serve.limits.max_body_bytes)"
-        return error(request, exc.status_code, detail, exc.headers)
+        return error(request, exc.status_code, exc.detail, exc.headers)
 
 
 def _openapi(app: FastAPI, *, secured: bool) -> dict[str, Any]:

@@ -94,6 +94,12 @@ class ServingMetrics:
             ["label"],
             registry=registry,
         )
+        self.ready_workers = Gauge(
+            f"{PREFIX}_ready_workers",
+            "Worker processes whose model is loaded and warmed up",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
         self.model_info = Gauge(
             f"{PREFIX}_model_info",
             "The served model: 1 for its version, backend and task",

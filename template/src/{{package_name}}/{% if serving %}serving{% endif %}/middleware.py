@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids, access logs and request metrics; API-key checks.
+"""ASGI middleware: request ids, access logs and request metrics; API-key checks; body-size limit.
 
 Both are plain ASGI callables (no ``BaseHTTPMiddleware``), which keeps per-request overhead
 small and lets the request context wrap everything, including answers that the API-key
@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Collection
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .logs import REQUEST_ID_HEADER, choose_request_id, request_id_var
@@ -130,3 +131,41 @@ class ApiKeyMiddleware:
                 await send_json(send, 401, body, [(b"www-authenticate", b"ApiKey")])
                 return
         await self.app(scope, receive, send)
+
+
+class BodyLimitMiddleware:
+    """Answer 413 to bodies larger than ``max_bytes``, without reading more than that.
+
+    A declared ``Content-Length`` above the limit is refused before reading; a streamed
+    (chunked) body is counted as it arrives and refused as soon as it passes the limit,
+    through the app's error handler so the answer carries the request id.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _too_large(self) -> str:
+        return f"request body larger than {self.max_bytes} bytes (serve.limits.max_body_bytes)"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            request_id = scope.get("state", {}).get("request_id", "")
+            await send_json(send, 413, {"detail": self._too_large(), "request_id": request_id})
+            return
+        received = 0
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, self._too_large())
+            return message
+
+        await self.app(scope, counted_receive, send)
