@@ -75,7 +75,9 @@ class ServerProcess:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited with status {self.process.returncode}:\n{self.logs()[-4000:]}")
+                raise RuntimeError(
+                    f"the server exited with status {self.process.returncode}:\n{self.logs()[-4000:]}"
+                )
             try:
                 if self._get("/readyz") is not None and self._ready_workers() >= self.workers:
                     self._ready = True
@@ -98,7 +100,9 @@ class ServerProcess:
         if self.workers == 1:
             return 1
         metrics = self._get("/metrics") or ""
-        values = [line.split()[-1] for line in metrics.splitlines() if line.startswith("serving_ready_workers ")]
+        values = [
+            line.split()[-1] for line in metrics.splitlines() if line.startswith("serving_ready_workers ")
+        ]
         return int(float(values[0])) if values else 0
 
     def stop(self, timeout_s: float = 30.0) -> int:
