@@ -6,7 +6,7 @@ as a NumPy array and return float32 outputs ``(batch, outputs)``. The ONNX file 
 export contract: input ``inputs``, output ``logits``, a dynamic batch dimension.
 
 A backend is called from one inference thread only (see ``batching.py``), so neither
-needs locking; its own intra-op threads parallelise each forward pass.
+needs locking; its own intra-op threads (``serve.threads``) parallelise each forward pass.
 """
 
 from typing import TYPE_CHECKING, Protocol
@@ -19,7 +19,7 @@ from ..errors import ProjectError
 from ..inference import load_trained_model
 from ..training.trainer import resolve_device
 from .model import ModelSource
-from .settings import ServeSettings
+from .settings import ServeSettings, inference_threads
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -74,8 +74,7 @@ class OnnxRuntimeBackend:
 def open_backend(source: ModelSource, settings: ServeSettings) -> Backend:
     """Load the weights of ``source`` for ``settings.backend`` (the slow part of start-up)."""
     if source.backend == "torch":
-        if settings.threads is not None:
-            torch.set_num_threads(settings.threads)
+        torch.set_num_threads(inference_threads(settings))
         device = resolve_device(settings.accelerator)
         return TorchBackend(load_trained_model(source.path, device).model, device)
     return OnnxRuntimeBackend(_onnx_session(source, settings))
@@ -93,8 +92,9 @@ def _onnx_session(source: ModelSource, settings: ServeSettings) -> "onnxruntime.
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.inter_op_num_threads = 1  # one request batch at a time (see batching.py)
-    if settings.threads is not None:
-        options.intra_op_num_threads = settings.threads
+    options.intra_op_num_threads = inference_threads(settings)
+    # Idle pool threads would otherwise spin, taking CPU from the event loop between batches.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers = ["CPUExecutionProvider"]
     if settings.accelerator != "cpu" and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
         providers.insert(0, "CUDAExecutionProvider")

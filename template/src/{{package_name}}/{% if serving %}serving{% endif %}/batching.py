@@ -4,23 +4,26 @@ Every forward pass runs on one dedicated inference thread, so the event loop kee
 accepting and validating requests while the model computes, and the model never sees two
 batches at once (it parallelises each pass with its own intra-op threads instead).
 
-:class:`DynamicBatcher` gathers the instances of concurrent requests into one forward pass,
-up to ``max_batch_size`` instances or until the oldest request has waited ``max_wait_ms``;
-a request is never split across passes. Under load the wait is rarely spent: the requests
-that arrive while one pass runs form the next batch as soon as it ends.
+:class:`DynamicBatcher` gathers the instances of concurrent requests into one forward pass.
+A batch runs as soon as it holds ``max_batch_size`` instances, or its oldest request has
+waited ``max_wait_ms``, or no other prediction request is on its way (being validated or
+preprocessed by this worker): waiting then would only add latency, since nothing could
+join. A request is never split across passes. Under load the wait is rarely spent: the
+requests that arrive while one pass runs form the next batch as soon as it ends.
 :class:`DirectRunner` (batching off) runs each request's instances as their own pass.
 
-Both answer every request already accepted before they stop (``close``), which is what
-lets the server shut down gracefully.
+``submit`` queues the inputs at once and returns a future of their outputs. Both runners
+answer every request already queued before they stop (``close``), which is what lets the
+server shut down gracefully.
 """
 
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -36,7 +39,7 @@ class ShuttingDownError(RuntimeError):
 class InferenceRunner(Protocol):
     """Turns one request's encoded inputs into the model's outputs for them."""
 
-    async def submit(self, inputs: np.ndarray) -> np.ndarray: ...
+    def submit(self, inputs: np.ndarray) -> "asyncio.Future[np.ndarray]": ...
 
     async def close(self) -> None: ...
 
@@ -62,6 +65,31 @@ def timed_forward(
     return run
 
 
+class Arrivals:
+    """Prediction requests of this worker that have not reached the batcher yet.
+
+    A request counts from the moment it enters the app (before its body is read) until its
+    inputs are queued, or until it ends without being queued (a refused request), so the
+    batcher knows whether waiting could still fill a batch.
+    """
+
+    _SCOPE_KEY = "arrival_counted"
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.paths = frozenset(paths)
+        self.count = 0
+
+    def enter(self, scope: MutableMapping[str, Any]) -> None:
+        if scope["path"] in self.paths:
+            self.count += 1
+            scope.setdefault("state", {})[self._SCOPE_KEY] = True
+
+    def leave(self, scope: MutableMapping[str, Any]) -> None:
+        """Idempotent: the handler leaves when it queues, the middleware when the request ends."""
+        if scope.get("state", {}).pop(self._SCOPE_KEY, False):
+            self.count -= 1
+
+
 class DirectRunner:
     """Batching off: each request is one forward pass on the inference thread."""
 
@@ -70,11 +98,11 @@ class DirectRunner:
         self._executor = executor
         self._closing = False
 
-    async def submit(self, inputs: np.ndarray) -> np.ndarray:
+    def submit(self, inputs: np.ndarray) -> "asyncio.Future[np.ndarray]":
         if self._closing:
             raise ShuttingDownError("the server is shutting down")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, inputs, [time.perf_counter()])
+        return loop.run_in_executor(self._executor, self._run, inputs, [time.perf_counter()])
 
     async def close(self) -> None:
         # Requests already submitted hold their executor future; uvicorn waits for them.
@@ -84,12 +112,16 @@ class DirectRunner:
 @dataclass
 class _Pending:
     inputs: np.ndarray
-    future: asyncio.Future[np.ndarray]
+    future: "asyncio.Future[np.ndarray]"
     enqueued: float = field(default_factory=time.perf_counter)
 
 
 class DynamicBatcher:
-    """Concurrent requests share forward passes (see the module docstring)."""
+    """Concurrent requests share forward passes (see the module docstring).
+
+    ``arriving`` counts the prediction requests of this worker that are still being
+    validated or preprocessed, i.e. that may join the next batch soon.
+    """
 
     def __init__(
         self,
@@ -99,25 +131,27 @@ class DynamicBatcher:
         *,
         max_batch_size: int,
         max_wait_ms: float,
+        arriving: Callable[[], int],
     ) -> None:
         self._run = timed_forward(forward, metrics)
         self._executor = executor
         self._max_batch_size = max_batch_size
         self._max_wait_s = max_wait_ms / 1000.0
+        self._arriving = arriving
         self._pending: deque[_Pending] = deque()
         self._pending_instances = 0
         self._wake = asyncio.Event()
         self._closing = False
         self._worker = asyncio.get_running_loop().create_task(self._serve_batches(), name="dynamic-batcher")
 
-    async def submit(self, inputs: np.ndarray) -> np.ndarray:
+    def submit(self, inputs: np.ndarray) -> "asyncio.Future[np.ndarray]":
         if self._closing:
             raise ShuttingDownError("the server is shutting down")
         pending = _Pending(inputs, asyncio.get_running_loop().create_future())
         self._pending.append(pending)
         self._pending_instances += len(inputs)
         self._wake.set()
-        return await pending.future
+        return pending.future
 
     async def close(self) -> None:
         """Stop accepting work, run every batch still queued, then stop the worker."""
@@ -129,8 +163,11 @@ class DynamicBatcher:
         while batch := await self._next_batch():
             await self._execute(batch)
 
+    def _batch_is_complete(self) -> bool:
+        return self._pending_instances >= self._max_batch_size or self._closing or self._arriving() == 0
+
     async def _next_batch(self) -> list[_Pending]:
-        """Wait for a first request, then for more until the batch is full or its wait is over."""
+        """Wait for a first request, then for more until the batch is complete or its wait is over."""
         while not self._pending:
             if self._closing:
                 return []
@@ -138,7 +175,7 @@ class DynamicBatcher:
             await self._wake.wait()
         deadline = self._pending[0].enqueued + self._max_wait_s
         loop = asyncio.get_running_loop()
-        while self._pending_instances < self._max_batch_size and not self._closing:
+        while not self._batch_is_complete():
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 break

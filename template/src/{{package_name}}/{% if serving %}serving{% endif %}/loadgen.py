@@ -12,6 +12,7 @@ server figure above it can be trusted, since it is what the client can produce.
 """
 
 import asyncio
+import gc
 import multiprocessing
 import time
 from collections.abc import Mapping
@@ -56,6 +57,7 @@ def require_loopback(url: str) -> None:
 
 
 async def _closed_loop(
+    session: aiohttp.ClientSession,
     url: str,
     body: bytes,
     headers: Mapping[str, str],
@@ -67,29 +69,26 @@ async def _closed_loop(
     latencies: list[float] = []
     errors = 0
     issued = 0
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    timeout = aiohttp.ClientTimeout(total=60)
     request_headers = {"Content-Type": "application/json", **headers}
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        started = time.perf_counter()
-        deadline = started + duration_s
+    started = time.perf_counter()
+    deadline = started + duration_s
 
-        async def client() -> None:
-            nonlocal errors, issued
-            while issued < max_requests and time.perf_counter() < deadline:
-                issued += 1
-                sent = time.perf_counter()
-                try:
-                    async with session.post(url, data=body, headers=request_headers) as response:
-                        await response.read()
-                        ok = response.status == 200
-                except Exception:  # refused, reset, timed out: every failed request counts as an error
-                    ok = False
-                latencies.append(time.perf_counter() - sent)
-                errors += not ok
+    async def client() -> None:
+        nonlocal errors, issued
+        while issued < max_requests and time.perf_counter() < deadline:
+            issued += 1
+            sent = time.perf_counter()
+            try:
+                async with session.post(url, data=body, headers=request_headers) as response:
+                    await response.read()
+                    ok = response.status == 200
+            except Exception:  # refused, reset, timed out: every failed request counts as an error
+                ok = False
+            latencies.append(time.perf_counter() - sent)
+            errors += not ok
 
-        await asyncio.gather(*(client() for _ in range(concurrency)))
-        seconds = time.perf_counter() - started
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    seconds = time.perf_counter() - started
     milliseconds = np.array(latencies) * 1000.0 if latencies else np.zeros(1)
     p50, p95, p99 = np.percentile(milliseconds, [50, 95, 99]).tolist()
     return LevelResult(concurrency, len(latencies), errors, seconds, len(latencies) / seconds, p50, p95, p99)
@@ -105,24 +104,22 @@ def run_level(
     max_requests: int,
     warmup_requests: int = 0,
 ) -> LevelResult:
-    """Warm up (not recorded), then one measured closed-loop level against ``url``."""
+    """Warm up (not recorded; it also opens the connections), then one measured closed-loop level."""
     require_loopback(url)
-    if warmup_requests:
-        asyncio.run(
-            _closed_loop(
-                url,
-                body,
-                headers,
-                concurrency=concurrency,
-                duration_s=duration_s,
-                max_requests=warmup_requests,
-            )
-        )
-    return asyncio.run(
-        _closed_loop(
-            url, body, headers, concurrency=concurrency, duration_s=duration_s, max_requests=max_requests
-        )
-    )
+    # The generator's own garbage collection (its process may hold torch) must not pose as server latency.
+    gc.collect()
+    gc.freeze()
+
+    async def warm_then_measure() -> LevelResult:
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+            loop_settings = {"concurrency": concurrency, "duration_s": duration_s}
+            if warmup_requests:
+                await _closed_loop(session, url, body, headers, **loop_settings, max_requests=warmup_requests)
+            return await _closed_loop(session, url, body, headers, **loop_settings, max_requests=max_requests)
+
+    return asyncio.run(warm_then_measure())
 
 
 class _CannedResponse(asyncio.Protocol):

@@ -14,6 +14,7 @@ from collections.abc import Collection
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .batching import Arrivals
 from .logs import REQUEST_ID_HEADER, choose_request_id, request_id_var
 from .metrics import ServingMetrics
 
@@ -41,14 +42,19 @@ async def send_json(
 class RequestContextMiddleware:
     """Request id in and out, one access-log line, request count, latency and in-flight metrics.
 
-    An exception that escapes the app is logged with the request id and answered 500 with
-    it, so the client can quote the id and the server keeps serving.
+    It also counts prediction requests on their way to the batcher (see ``batching.Arrivals``).
+
+        An exception that escapes the app is logged with the request id and answered 500 with
+        it, so the client can quote the id and the server keeps serving.
     """
 
-    def __init__(self, app: ASGIApp, metrics: ServingMetrics, routes: Collection[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: ServingMetrics, routes: Collection[str], arrivals: Arrivals
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.routes = frozenset(routes)
+        self.arrivals = arrivals
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,6 +79,7 @@ class RequestContextMiddleware:
             await send(message)
 
         self.metrics.in_flight.inc()
+        self.arrivals.enter(scope)
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
@@ -88,6 +95,7 @@ class RequestContextMiddleware:
                 },
             )
         finally:
+            self.arrivals.leave(scope)
             self.metrics.in_flight.dec()
             self._record(scope, status, time.perf_counter() - started)
             request_id_var.reset(token)

@@ -1,5 +1,6 @@
 """The ``serve`` config group, checked once at start-up so that typos fail before binding a port."""
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +112,20 @@ class ServeSettings:
                 f"serve.graceful_shutdown_s must be positive, got {settings.graceful_shutdown_s}."
             )
         return settings
+
+
+def inference_threads(settings: ServeSettings) -> int:
+    """Intra-op threads of each worker's forward pass: ``serve.threads``, or a share of the CPUs.
+
+    The automatic choice gives each worker its share of the CPUs this process may use, less
+    one core left to the event loop (HTTP, validation, preprocessing) where there are cores to
+    spare. The libraries' own default (every core, with busy-waiting threads) starves the
+    event loop and, with several workers, oversubscribes the machine.
+    """
+    if settings.threads is not None:
+        return settings.threads
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cpus // settings.workers - 1)
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
