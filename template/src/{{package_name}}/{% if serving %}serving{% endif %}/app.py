@@ -195,7 +195,9 @@ def create_app(settings: ServeSettings, served: ServedModel, *, api_key: str | N
         """The process is up (liveness)."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["probes"], responses={503: {"description": "Loading, or loading failed"}})
+    not_ready = {"description": "Loading, or loading failed"}
+
+    @app.get("/readyz", tags=["probes"], responses={503: not_ready})
     async def readyz() -> JSONResponse:
         """The model is loaded and has answered a warm-up prediction (readiness)."""
         body = {"status": state.status, "model_version": source.version, "backend": source.backend}

@@ -61,10 +61,11 @@ def logging_config(level: str) -> dict[str, Any]:
     (see ``middleware.py``), which knows the request id and the route.
     """
     handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    json_formatter = {"()": JsonFormatter}
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": JsonFormatter}},
+        "formatters": {"json": json_formatter},
         "handlers": {"stderr": handler},
         "root": {"handlers": ["stderr"], "level": level.upper()},
         "loggers": {
