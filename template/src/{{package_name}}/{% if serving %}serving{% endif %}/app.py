@@ -4,7 +4,8 @@
 function that loads its weights), so tests can serve any model; ``factory.py`` builds the
 real one from the config. The weights load on the inference thread after the server has
 started: ``/healthz`` answers at once, ``/readyz`` and the prediction routes answer 503
-until the model is loaded and one warm-up prediction has run.
+until the model is loaded and one warm-up prediction has run. If loading fails, both probes
+answer 503 with the reason, so an orchestrator restarts the process rather than waiting.
 
 Routes (``/docs`` shows the OpenAPI description of every field, with examples):
 
@@ -190,10 +191,14 @@ def create_app(settings: ServeSettings, served: ServedModel, *, api_key: str | N
             inputs = await run_in_threadpool(codec.encode, body.instances)  # type: ignore[attr-defined]
             return NoopResponse(instances=len(inputs))
 
-    @app.get("/healthz", tags=["probes"])
-    async def healthz() -> dict[str, str]:
-        """The process is up (liveness)."""
-        return {"status": "ok"}
+    failed = {"description": "The model failed to load"}
+
+    @app.get("/healthz", tags=["probes"], responses={503: failed})
+    async def healthz() -> JSONResponse:
+        """The process is up (liveness); 503 once loading the model has failed, so it gets restarted."""
+        if state.status == "failed":
+            return JSONResponse({"status": "failed", "reason": state.reason}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     not_ready = {"description": "Loading, or loading failed"}
 
