@@ -56,21 +56,26 @@ class FieldError(BaseModel):
 class ErrorResponse(BaseModel):
     """Every error answer: a reason and the request id to quote when reporting it."""
 
-    detail: str | list[FieldError] = Field(description="The reason, or one entry per refused field")
+    detail: str | list[FieldError] = Field(
+        description="The reason, or one entry per refused field",
+        examples=["at most 64 instances per request (serve.limits.max_instances); split the request"],
+    )
     request_id: str = Field(description="Also in the X-Request-ID header", examples=["3f2b8c0e9d4a4b6f"])
 
 
 class ClassPrediction(BaseModel):
     """One classification: the most probable label and every class's probability."""
 
-    label: str = Field(description="The most probable class")
-    probabilities: dict[str, float] = Field(description="Softmax probability of every class; they sum to 1")
+    label: str = Field(description="The most probable class", examples=["yes"])
+    probabilities: dict[str, float] = Field(
+        description="Softmax probability of every class; they sum to 1", examples=[{"no": 0.2, "yes": 0.8}]
+    )
 
 
 class ValuePrediction(BaseModel):
     """One regression prediction, in the target's own units."""
 
-    value: float = Field(description="The predicted value")
+    value: float = Field(description="The predicted value", examples=[12.5])
 
 
 class NoopResponse(BaseModel):
@@ -115,5 +120,8 @@ def response_model(task: str, class_names: Sequence[str]) -> type[BaseModel]:
             str,
             Field(description="Content hash of the served model file", examples=["best-3f2b8c0e9d4a"]),
         ),
-        predictions=(list[prediction], Field(examples=[[example]])),  # type: ignore[valid-type]
+        predictions=(
+            list[prediction],  # type: ignore[valid-type]
+            Field(description="One prediction per instance, in the request's order", examples=[[example]]),
+        ),
     )
