@@ -12,5 +12,14 @@ One concern per module:
 * ``batching.py``: dynamic batching of concurrent requests on one inference thread;
 * ``metrics.py``: the Prometheus metrics; ``logs.py``: JSON logs with request ids;
 * ``middleware.py``: request ids, access logs, request metrics and API-key checks;
-* ``app.py``: the FastAPI application; ``factory.py``: what each uvicorn worker imports.
+* ``app.py``: the FastAPI application; ``factory.py``: what each uvicorn worker imports;
+* ``process.py``: a server in a child process; ``loadgen.py``: the load test's generator.
+
+``instances.py`` is the only file that differs between variants. It provides
+``InputSettings`` (the ``serve.input`` limits), ``create_codec(preprocessor, settings)``
+returning a :class:`schemas.Codec` (the pydantic schema of one instance, an example, and
+the encoder into the model's input with the fitted preprocessing), and
+``example_instances(data, split, count)`` (real instances for tests and the load test).
+A variant whose model takes something other than one tensor adds a backend in
+``backends.py`` behind the same ``predict(inputs) -> outputs`` interface.
 """
