@@ -6,7 +6,9 @@ These use pytest-copie's ``copie`` fixture, which renders the repository's templ
 
 import compileall
 import itertools
+import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -159,6 +161,28 @@ EXPORT_FILES = (
     ["export/__init__.py", "export/__main__.py", "export/onnx_model.py", "export/parity.py", "export/pipeline.py"],
 )
 QUANTIZATION_FILES = ([], ["export/quantize.py"])
+# Files the serving answer adds (project files, package files); the docker answer adds DOCKER_FILES.
+SERVING_FILES = (
+    [
+        "configs/serve.yaml",
+        "configs/loadtest.yaml",
+        "deploy/prometheus.yml",
+        "deploy/grafana-dashboard.json",
+        "tests/test_serve.py",
+    ],
+    [
+        "serve.py",
+        "loadtest.py",
+        *(
+            f"serving/{name}.py"
+            for name in (
+                "__init__", "app", "backends", "batching", "factory", "instances", "loadgen", "logs",
+                "metrics", "middleware", "model", "process", "schemas", "settings",
+            )
+        ),
+    ],
+)  # fmt: skip
+DOCKER_FILES = ["Dockerfile", ".dockerignore"]
 JINJA_RESIDUE = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 
 
@@ -186,6 +210,15 @@ def assert_clean_project(project: Path, package: str) -> None:
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     modality = answers["modality"]
     assert_optional_files(project, package, answers)
+    optional = [
+        (answers["serving"], SERVING_FILES[0]),
+        (answers["serving"], ["src/" + package + "/" + name for name in SERVING_FILES[1]]),
+    ]
+    for chosen, relatives in [*optional, (answers["docker"], DOCKER_FILES)]:
+        for relative in relatives:
+            assert (project / relative).is_file() == chosen, (
+                f"{relative} with serving={answers['serving']}, docker={answers['docker']}"
+            )
     if answers["framework"] == "huggingface":
         for relative in HF_EXPECTED_FILES:
             assert (project / relative).is_file(), relative
@@ -377,3 +410,48 @@ def test_template_needs_no_trust() -> None:
     for unsafe_key in ("_tasks", "_migrations", "_jinja_extensions"):
         assert unsafe_key not in config
     assert config["_subdirectory"] == "template" and "_min_copier_version" in config
+
+
+def test_serving_renders_only_when_chosen_and_its_deploy_files_agree_with_the_server(copie) -> None:
+    served = render_ok(copie, {"modality": "image", "serving": True, "docker": True})
+    batch = render_ok(copie, {"deployment_target": "batch", "serving": False, "docker": False, "onnx_export": False})
+    assert not (batch / "src/my_ml_project/serving").exists() and not (batch / "deploy").exists()
+    batch_pyproject = (batch / "pyproject.toml").read_text()
+    assert "fastapi" not in batch_pyproject and "uvicorn" not in batch_pyproject and "aiohttp" not in batch_pyproject
+    assert "serve:" not in (batch / "Makefile").read_text()
+    assert "prometheus" not in (batch / ".github/workflows/ci.yml").read_text()
+
+    pyproject = (served / "pyproject.toml").read_text()
+    for dependency in ('"fastapi>=', '"uvicorn>=', '"prometheus-client>=', '"python-multipart>=', '"aiohttp>='):
+        assert dependency in pyproject, dependency
+    makefile = (served / "Makefile").read_text()
+    assert "serve:" in makefile and "loadtest:" in makefile and "docker-build:" in makefile
+    assert "apt-get install -y --no-install-recommends prometheus" in (served / ".github/workflows/ci.yml").read_text()
+
+    # Every metric the dashboard charts is one the server defines, with its Prometheus suffixes.
+    metrics_source = (served / "src/my_ml_project/serving/metrics.py").read_text()
+    defined = {f"serving_{name}" for name in re.findall(r'f"\{PREFIX\}_([a-z_]+)"', metrics_source)}
+    dashboard = json.loads((served / "deploy/grafana-dashboard.json").read_text())
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    charted = {
+        re.sub(r"_(bucket|sum|count)$", "", name)
+        for expr in expressions
+        for name in re.findall(r"serving_[a-z_]+", expr)
+    }
+    assert charted and charted <= defined, charted - defined
+    promtool = shutil.which("promtool")
+    if promtool:
+        checked = subprocess.run(
+            [promtool, "check", "config", "deploy/prometheus.yml"], cwd=served, capture_output=True, text=True
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    dockerfile = (served / "Dockerfile").read_text()
+    assert dockerfile.count("\nFROM ") == 2 and "AS build" in dockerfile and "AS runtime" in dockerfile
+    assert "\nUSER app" in dockerfile and "HEALTHCHECK" in dockerfile and "/readyz" in dockerfile
+    assert 'ENTRYPOINT ["python", "-m", "my_ml_project.serve"' in dockerfile
+    assert "torchvision" in dockerfile and "--index-url https://download.pytorch.org/whl/cpu" in dockerfile
+    dockerignore = (served / ".dockerignore").read_text().splitlines()
+    assert {".git", ".venv", "tests", "artifacts", "!artifacts/checkpoints/best.pt", "!artifacts/export"} <= set(
+        dockerignore
+    )
