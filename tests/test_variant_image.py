@@ -129,7 +129,7 @@ def test_image_project_trains_on_demo_images_and_evaluates(image_project: Path) 
     preprocessor = json.loads((image_project / "artifacts" / "preprocessor.json").read_text())
     assert preprocessor["image_size"] == 32 and len(preprocessor["mean"]) == len(preprocessor["std"]) == 3
     demo_folders = list((image_project / "artifacts" / "demo_images").iterdir())
-    assert [folder.name for folder in demo_folders] == ["shapes-v1-n900-seed42"]
+    assert [folder.name for folder in demo_folders] == ["shapes-v2-n900-seed42"]
     assert (demo_folders[0] / "metadata.csv").is_file()
 
     metrics_path.unlink()
