@@ -139,6 +139,15 @@ PYTORCH_ONLY_FILES = [
     "models/resnet.py",
     "models/text_classifier.py",
 ]
+# Rendered only with fairness_checks (every framework and modality).
+FAIRNESS_FILES = ["configs/fairness.yaml", "configs/fairness/default.yaml", "tests/test_fairness.py"]
+FAIRNESS_PACKAGE_FILES = [
+    "fairness.py",
+    "evaluation/fairness.py",
+    "evaluation/fairness_inputs.py",
+    "evaluation/fairness_report.py",
+    "evaluation/mitigation.py",
+]
 JINJA_RESIDUE = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 
 
@@ -169,6 +178,10 @@ def assert_clean_project(project: Path, package: str) -> None:
             if other != modality:
                 for relative in set(other_package_files) - set(package_files):
                     assert not (project / "src" / package / relative).exists(), f"{relative} in a {modality} project"
+    for relative in FAIRNESS_FILES:
+        assert (project / relative).is_file() == answers["fairness_checks"], relative
+    for relative in FAIRNESS_PACKAGE_FILES:
+        assert (project / "src" / package / relative).is_file() == answers["fairness_checks"], relative
     for path in project.rglob("*"):
         if path.is_file():
             assert path.suffix != ".jinja", path
@@ -250,6 +263,36 @@ def test_experiment_tracking_renders_only_when_chosen(copie) -> None:
     assert (tracked / "tests/test_tracking.py").is_file()
     assert "- tracking: tensorboard" in (tracked / "configs/train.yaml").read_text()
     assert '"tensorboard>=2.16"' in (tracked / "pyproject.toml").read_text()
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "huggingface"])
+def test_fairness_renders_only_when_requested(copie, framework: str) -> None:
+    modality = "text" if framework == "huggingface" else "tabular"
+    base = {"framework": framework, "modality": modality, "sensitive_features": "sex,age_group"}
+    checked = render_ok(copie, {**base, "fairness_checks": True, "fairness_threshold": 0.05})
+    unchecked = render_ok(copie, {**base, "fairness_checks": False})
+    for project in (checked, unchecked):
+        assert_clean_project(project, "my_ml_project")
+    thresholds = yaml.safe_load((checked / "configs/fairness/default.yaml").read_text())
+    assert thresholds["max_difference"] == 0.05 and thresholds["min_ratio"] == 0.8
+    assert thresholds["mitigation"] == "none" and thresholds["min_group_size"] > 0
+    stage = yaml.safe_load((checked / "configs/fairness.yaml").read_text())
+    assert {"fairness": "default"} in stage["defaults"]
+    assert ("checkpoint" if framework == "pytorch" else "model_dir") in stage
+    assert '"fairlearn>=' in (checked / "pyproject.toml").read_text()
+    assert "\nfairness:" in (checked / "Makefile").read_text()
+    assert "## Fairness" in (checked / "README.md").read_text()
+    # Nothing of fairness without the answer: no dependency, config group, stage or test.
+    assert not (unchecked / "configs/fairness").exists() and not (unchecked / "configs/fairness.yaml").exists()
+    for path in unchecked.rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".toml", ".yaml", ".yml", ""):
+            assert "fairlearn" not in path.read_text(), path
+    assert "fairness" not in (unchecked / "Makefile").read_text()
+    assert "## Fairness" not in (unchecked / "README.md").read_text()
+    if framework == "pytorch":
+        readiness = (unchecked / "src/my_ml_project/readiness.py").read_text()
+        assert 'Check("fairness", "not requested"' in readiness and "fairness.json" not in readiness
+        assert "FAIRNESS_REPORT" in (checked / "src/my_ml_project/readiness.py").read_text()
 
 
 def test_regression_demo_data_targets_the_numeric_column(copie) -> None:
