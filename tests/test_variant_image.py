@@ -137,6 +137,21 @@ def test_image_project_trains_on_demo_images_and_evaluates(image_project: Path) 
     evaluated = json.loads(metrics_path.read_text())
     assert evaluated["metrics"] == trained["metrics"]
     assert evaluated["num_examples"] == 135
+    assert_demo_disparity_is_found(image_project)
+
+
+def assert_demo_disparity_is_found(project: Path) -> None:
+    """Dark-background demo images are harder; ThresholdOptimizer does not apply to 3 classes."""
+    src = [project / "src"]
+    check(run(python("-m", "my_ml_project.fairness"), project, pythonpath=src), "fairness")
+    report = json.loads((project / "artifacts" / "fairness.json").read_text())
+    groups = report["features"]["background"]["groups"]
+    assert groups["dark"]["accuracy"] < groups["light"]["accuracy"] - 0.05, groups
+    assert report["features"]["background"]["disparities"]["equalized_odds_difference"]["value"] >= 0.1
+    assert report["mitigation"]["status"] == "not applicable"
+    mitigation = "fairness.mitigation=threshold_optimizer"
+    refused = run(python("-m", "my_ml_project.fairness", mitigation), project, pythonpath=src)
+    assert refused.returncode == 1 and "ThresholdOptimizer post-processes binary classifiers" in refused.stderr
 
 
 @pytest.mark.slow
