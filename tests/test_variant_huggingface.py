@@ -125,3 +125,24 @@ def test_hugging_face_project_trains_above_chance_and_evaluates(hf_project: tupl
     metrics_path.unlink()
     check(run(python("-m", "my_ml_project.evaluate"), project, pythonpath=src, env=OFFLINE), "evaluate")
     assert json.loads(metrics_path.read_text())["metrics"] == trained["metrics"]
+    assert_fairness_stage_runs_on_the_demo(modality, project)
+
+
+def assert_fairness_stage_runs_on_the_demo(modality: str, project: Path) -> None:
+    """Text: noisier en_gb labels, narrowed by ThresholdOptimizer. Image: 3 classes, no mitigation."""
+    src = [project / "src"]
+    mitigation = "fairness.mitigation=threshold_optimizer"
+    fairness = run(python("-m", "my_ml_project.fairness", mitigation), project, pythonpath=src, env=OFFLINE)
+    if modality == "image":
+        assert fairness.returncode == 1 and "ThresholdOptimizer post-processes binary classifiers" in fairness.stderr
+        fairness = run(python("-m", "my_ml_project.fairness"), project, pythonpath=src, env=OFFLINE)
+    check(fairness, "fairness")
+    report = json.loads((project / "artifacts" / "fairness.json").read_text())
+    feature = "dialect" if modality == "text" else "background"
+    before = report["features"][feature]["disparities"]["equalized_odds_difference"]["value"]
+    assert before > 0.05, report["features"][feature]
+    if modality == "text":
+        after = report["mitigation"]["features"][feature]["disparities"]["equalized_odds_difference"]["value"]
+        assert after < before, (before, after)
+    else:
+        assert report["mitigation"]["status"] == "not applicable"
