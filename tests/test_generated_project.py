@@ -72,8 +72,8 @@ def test_default_project_finds_the_demo_disparity_and_mitigation_narrows_it(defa
     mitigation = "fairness.mitigation=threshold_optimizer"
     check(run(python("-m", "my_ml_project.fairness", mitigation), default_project, pythonpath=src), "fairness")
     report = json.loads((default_project / "artifacts/fairness.json").read_text())
-    before = report["features"]["sex"]["disparities"]["equalized_odds_difference"]["value"]
-    after = report["mitigation"]["features"]["sex"]["disparities"]["equalized_odds_difference"]["value"]
+    before = report["features"]["sex"]["disparities"]["equalized_odds_difference"]
+    after = report["mitigation"]["features"]["sex"]["disparities"]["equalized_odds_difference"]
     assert before >= 0.08 and after < before / 2, (before, after)
     assert {check["metric"] for check in report["checks"]} >= {"demographic_parity_ratio", "min_group_size"}
     assert "## Mitigation" in (default_project / "artifacts/fairness.md").read_text()

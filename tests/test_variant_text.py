@@ -171,8 +171,8 @@ def test_text_project_trains_above_chance_and_evaluates(text_project: Path) -> N
     mitigation = "fairness.mitigation=threshold_optimizer"
     check(run(python("-m", "my_ml_project.fairness", mitigation), text_project, pythonpath=src), "fairness")
     fairness = json.loads((text_project / "artifacts" / "fairness.json").read_text())
-    before = fairness["features"]["dialect"]["disparities"]["equalized_odds_difference"]["value"]
-    after = fairness["mitigation"]["features"]["dialect"]["disparities"]["equalized_odds_difference"]["value"]
+    before = fairness["features"]["dialect"]["disparities"]["equalized_odds_difference"]
+    after = fairness["mitigation"]["features"]["dialect"]["disparities"]["equalized_odds_difference"]
     assert before >= 0.08 and after < before, (before, after)
     check(run(python("-m", "my_ml_project.data.demo", "data/demo.jsonl"), text_project, pythonpath=src), "demo data")
     from_file = run(
