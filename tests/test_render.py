@@ -289,10 +289,10 @@ def test_fairness_renders_only_when_requested(copie, framework: str) -> None:
             assert "fairlearn" not in path.read_text(), path
     assert "fairness" not in (unchecked / "Makefile").read_text()
     assert "## Fairness" not in (unchecked / "README.md").read_text()
-    if framework == "pytorch":
-        readiness = (unchecked / "src/my_ml_project/readiness.py").read_text()
-        assert 'Check("fairness", "not requested"' in readiness and "fairness.json" not in readiness
-        assert "FAIRNESS_REPORT" in (checked / "src/my_ml_project/readiness.py").read_text()
+    if framework == "pytorch":  # the gate reads fairness.json, or says the check was not requested
+        assert yaml.safe_load((unchecked / "configs/readiness.yaml").read_text())["fairness_report"] is None
+        readiness = yaml.safe_load((checked / "configs/readiness.yaml").read_text())
+        assert readiness["fairness_report"] == "${paths.artifacts_dir}/fairness.json"
 
 
 def test_regression_demo_data_targets_the_numeric_column(copie) -> None:
