@@ -69,6 +69,21 @@ def test_default_project_trains_to_the_target_evaluates_and_exports(default_proj
     assert (default_project / "artifacts/export/model.onnx").is_file() and "int8" not in exported["files"]
 
 
+def test_default_project_finds_the_demo_disparity_and_mitigation_narrows_it(default_project: Path) -> None:
+    """The demo's recorded income understates female applicants' means: a gap by sex."""
+    src = [default_project / "src"]
+    if not (default_project / "artifacts/checkpoints/best.pt").is_file():
+        check(run(python("-m", "my_ml_project.train"), default_project, pythonpath=src), "train")
+    mitigation = "fairness.mitigation=threshold_optimizer"
+    check(run(python("-m", "my_ml_project.fairness", mitigation), default_project, pythonpath=src), "fairness")
+    report = json.loads((default_project / "artifacts/fairness.json").read_text())
+    before = report["features"]["sex"]["disparities"]["equalized_odds_difference"]
+    after = report["mitigation"]["features"]["sex"]["disparities"]["equalized_odds_difference"]
+    assert before >= 0.08 and after < before / 2, (before, after)
+    assert {check["metric"] for check in report["checks"]} >= {"demographic_parity_ratio", "min_group_size"}
+    assert "## Mitigation" in (default_project / "artifacts/fairness.md").read_text()
+
+
 def test_default_project_passes_its_own_tests_and_lint(default_project: Path) -> None:
     check(
         run(

@@ -183,6 +183,15 @@ SERVING_FILES = (
     ],
 )  # fmt: skip
 DOCKER_FILES = ["Dockerfile", ".dockerignore"]
+# Rendered only with fairness_checks (every framework and modality).
+FAIRNESS_FILES = ["configs/fairness.yaml", "configs/fairness/default.yaml", "tests/test_fairness.py"]
+FAIRNESS_PACKAGE_FILES = [
+    "fairness.py",
+    "evaluation/fairness.py",
+    "evaluation/fairness_inputs.py",
+    "evaluation/fairness_report.py",
+    "evaluation/mitigation.py",
+]
 JINJA_RESIDUE = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 
 
@@ -236,6 +245,10 @@ def assert_clean_project(project: Path, package: str) -> None:
             if other != modality:
                 for relative in set(other_package_files) - set(package_files):
                     assert not (project / "src" / package / relative).exists(), f"{relative} in a {modality} project"
+    for relative in FAIRNESS_FILES:
+        assert (project / relative).is_file() == answers["fairness_checks"], relative
+    for relative in FAIRNESS_PACKAGE_FILES:
+        assert (project / "src" / package / relative).is_file() == answers["fairness_checks"], relative
     for path in project.rglob("*"):
         if path.is_file():
             assert path.suffix != ".jinja", path
@@ -340,6 +353,36 @@ def test_export_and_quantization_render_only_when_chosen(copie) -> None:
     assert export["quantize"] is True and export["size_budget_mb"] == "${readiness.model_size_budget_mb}"
     assert yaml.safe_load((int8 / "configs/readiness/default.yaml").read_text())["model_size_budget_mb"] == 50
     assert "quantize_int8" not in (fp32 / "src/my_ml_project/export/pipeline.py").read_text()
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "huggingface"])
+def test_fairness_renders_only_when_requested(copie, framework: str) -> None:
+    modality = "text" if framework == "huggingface" else "tabular"
+    base = {"framework": framework, "modality": modality, "sensitive_features": "sex,age_group"}
+    checked = render_ok(copie, {**base, "fairness_checks": True, "fairness_threshold": 0.05})
+    unchecked = render_ok(copie, {**base, "fairness_checks": False})
+    for project in (checked, unchecked):
+        assert_clean_project(project, "my_ml_project")
+    thresholds = yaml.safe_load((checked / "configs/fairness/default.yaml").read_text())
+    assert thresholds["max_difference"] == 0.05 and thresholds["min_ratio"] == 0.8
+    assert thresholds["mitigation"] == "none" and thresholds["min_group_size"] > 0
+    stage = yaml.safe_load((checked / "configs/fairness.yaml").read_text())
+    assert {"fairness": "default"} in stage["defaults"]
+    assert ("checkpoint" if framework == "pytorch" else "model_dir") in stage
+    assert '"fairlearn>=' in (checked / "pyproject.toml").read_text()
+    assert "\nfairness:" in (checked / "Makefile").read_text()
+    assert "## Fairness" in (checked / "README.md").read_text()
+    # Nothing of fairness without the answer: no dependency, config group, stage or test.
+    assert not (unchecked / "configs/fairness").exists() and not (unchecked / "configs/fairness.yaml").exists()
+    for path in unchecked.rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".toml", ".yaml", ".yml", ""):
+            assert "fairlearn" not in path.read_text(), path
+    assert "fairness" not in (unchecked / "Makefile").read_text()
+    assert "## Fairness" not in (unchecked / "README.md").read_text()
+    if framework == "pytorch":  # the gate reads fairness.json, or says the check was not requested
+        assert yaml.safe_load((unchecked / "configs/readiness.yaml").read_text())["fairness_report"] is None
+        readiness = yaml.safe_load((checked / "configs/readiness.yaml").read_text())
+        assert readiness["fairness_report"] == "${paths.artifacts_dir}/fairness.json"
 
 
 def test_regression_demo_data_targets_the_numeric_column(copie) -> None:

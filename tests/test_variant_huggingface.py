@@ -20,6 +20,9 @@ HF_IMAGE = {"framework": "huggingface", "modality": "image", "data_format": "ima
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 # The demo reviews are balanced between two labels; the demo images between three shapes.
 CHANCE = {"text": 0.5, "image": 1 / 3}
+# Clearly above chance, with room for the tiny ViT's seed-to-seed spread on a few hundred images
+# (0.59-0.67 measured on the demo images).
+REQUIRED_ACCURACY = {"text": 0.8, "image": 0.5}
 
 
 @pytest.mark.parametrize("answers", [HF_TEXT, HF_IMAGE], ids=["text", "image"])
@@ -118,7 +121,9 @@ def test_hugging_face_project_trains_above_chance_and_evaluates(hf_project: tupl
     metrics_path = project / "artifacts" / "metrics.json"
     trained = json.loads(metrics_path.read_text())
     accuracy = trained["metrics"]["accuracy"]
-    assert accuracy >= CHANCE[modality] + 0.25, f"demo test accuracy {accuracy:.3f}; chance is {CHANCE[modality]:.3f}"
+    assert accuracy >= REQUIRED_ACCURACY[modality], (
+        f"demo test accuracy {accuracy:.3f}; chance is {CHANCE[modality]:.3f}"
+    )
     model_dir = project / "artifacts" / "model"
     assert (model_dir / "model.safetensors").is_file() and not (model_dir / "training_args.bin").exists()
     labels = json.loads((model_dir / "config.json").read_text())["id2label"]
@@ -126,3 +131,24 @@ def test_hugging_face_project_trains_above_chance_and_evaluates(hf_project: tupl
     metrics_path.unlink()
     check(run(python("-m", "my_ml_project.evaluate"), project, pythonpath=src, env=OFFLINE), "evaluate")
     assert json.loads(metrics_path.read_text())["metrics"] == trained["metrics"]
+    assert_fairness_stage_runs_on_the_demo(modality, project)
+
+
+def assert_fairness_stage_runs_on_the_demo(modality: str, project: Path) -> None:
+    """Text: noisier en_gb labels, narrowed by ThresholdOptimizer. Image: 3 classes, no mitigation."""
+    src = [project / "src"]
+    mitigation = "fairness.mitigation=threshold_optimizer"
+    fairness = run(python("-m", "my_ml_project.fairness", mitigation), project, pythonpath=src, env=OFFLINE)
+    if modality == "image":
+        assert fairness.returncode == 1 and "ThresholdOptimizer post-processes binary classifiers" in fairness.stderr
+        fairness = run(python("-m", "my_ml_project.fairness"), project, pythonpath=src, env=OFFLINE)
+    check(fairness, "fairness")
+    report = json.loads((project / "artifacts" / "fairness.json").read_text())
+    feature = "dialect" if modality == "text" else "background"
+    before = report["features"][feature]["disparities"]["equalized_odds_difference"]
+    assert before > 0.05, report["features"][feature]
+    if modality == "text":
+        after = report["mitigation"]["features"][feature]["disparities"]["equalized_odds_difference"]
+        assert after < before, (before, after)
+    else:
+        assert report["mitigation"]["status"] == "not applicable"

@@ -130,7 +130,7 @@ def test_image_project_trains_on_demo_images_and_evaluates(image_project: Path) 
     preprocessor = json.loads((image_project / "artifacts" / "preprocessor.json").read_text())
     assert preprocessor["image_size"] == 32 and len(preprocessor["mean"]) == len(preprocessor["std"]) == 3
     demo_folders = list((image_project / "artifacts" / "demo_images").iterdir())
-    assert [folder.name for folder in demo_folders] == ["shapes-v1-n900-seed42"]
+    assert [folder.name for folder in demo_folders] == ["shapes-v2-n900-seed42"]
     assert (demo_folders[0] / "metadata.csv").is_file()
 
     metrics_path.unlink()
@@ -138,13 +138,27 @@ def test_image_project_trains_on_demo_images_and_evaluates(image_project: Path) 
     evaluated = json.loads(metrics_path.read_text())
     assert evaluated["metrics"] == trained["metrics"]
     assert evaluated["num_examples"] == 135
-
     check(run(python("-m", "my_ml_project.export"), image_project, pythonpath=src), "export")
     exported = json.loads((image_project / "artifacts" / "export.json").read_text())
     assert exported["parity"]["passed"] and exported["input"]["shape"] == ["batch", 3, 32, 32]
     assert exported["metrics"]["fp32"]["accuracy"] == pytest.approx(trained["metrics"]["accuracy"], abs=0.01)
     assert exported["metrics"]["int8"]["accuracy"] >= trained["metrics"]["accuracy"] - 0.05
     assert exported["files"]["int8"]["bytes"] < exported["files"]["fp32"]["bytes"] / 2
+    assert_demo_disparity_is_found(image_project)
+
+
+def assert_demo_disparity_is_found(project: Path) -> None:
+    """Dark-background demo images are harder; ThresholdOptimizer does not apply to 3 classes."""
+    src = [project / "src"]
+    check(run(python("-m", "my_ml_project.fairness"), project, pythonpath=src), "fairness")
+    report = json.loads((project / "artifacts" / "fairness.json").read_text())
+    groups = report["features"]["background"]["groups"]
+    assert groups["dark"]["accuracy"] < groups["light"]["accuracy"] - 0.05, groups
+    assert report["features"]["background"]["disparities"]["equalized_odds_difference"] >= 0.1
+    assert report["mitigation"]["status"] == "not applicable"
+    mitigation = "fairness.mitigation=threshold_optimizer"
+    refused = run(python("-m", "my_ml_project.fairness", mitigation), project, pythonpath=src)
+    assert refused.returncode == 1 and "ThresholdOptimizer post-processes binary classifiers" in refused.stderr
 
 
 @pytest.mark.slow

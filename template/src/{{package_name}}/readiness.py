@@ -46,7 +46,7 @@ class Check:
     """One line of the checklist."""
 
     name: str
-    status: str  # pass, fail, not measured, not applicable
+    status: str  # pass, fail, not measured, not applicable, not requested
     target: str
     measured: str
     how_to_fix: str = ""
@@ -163,6 +163,35 @@ def not_measured(name: str, target: str, how: str) -> Check:
     return Check(name, "not measured", target, "—", how)
 
 
+def fairness_checks(report_path: Path | None, checkpoint: Path) -> list[Check]:
+    """One line per fairness threshold, as judged by the fairness stage in ``fairness.json``.
+
+    ``report_path`` is None when the project was generated without fairness checks. The
+    thresholds live in configs/fairness/; a report older than the checkpoint (a file, or a
+    model folder) describes another model, so it counts as not measured.
+    """
+    if report_path is None:
+        return [Check("fairness", "not requested", "fairness_checks=no when generated", "—")]
+    target = "within configs/fairness/ thresholds"
+    if not report_path.is_file():
+        return [not_measured("fairness", target, "run `make fairness`")]
+    model_files = [checkpoint] if checkpoint.is_file() else [p for p in checkpoint.glob("*") if p.is_file()]
+    if model_files and report_path.stat().st_mtime < max(p.stat().st_mtime for p in model_files):
+        stale = f"{report_path} predates the trained model: run `make fairness`"
+        return [not_measured("fairness", target, stale)]
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    return [
+        Check(
+            f"fairness: {check['name']}",
+            check["status"],
+            check["target"],
+            check["measured"],
+            check["how_to_fix"],
+        )
+        for check in report["checks"]
+    ]
+
+
 def run_checks(settings: dict[str, Any]) -> list[Check]:
     readiness = settings["readiness"]
     checkpoint = Path(settings["checkpoint"])
@@ -178,7 +207,10 @@ def run_checks(settings: dict[str, Any]) -> list[Check]:
             "throughput", f">= {readiness['throughput_rps']} requests/s", "needs the serving load test"
         ),
         export_parity_check(export_report is not None, export),
-        not_measured("fairness", "within the fairness thresholds", "needs the fairness report"),
+        *fairness_checks(
+            Path(settings["fairness_report"]) if settings.get("fairness_report") else None,
+            Path(settings["checkpoint"]),
+        ),
         documents_check(list(settings["documents"])),
     ]
 

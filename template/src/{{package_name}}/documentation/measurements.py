@@ -113,6 +113,8 @@ class FairnessReport:
 
     threshold: float | None
     features: list[FeatureFairness]
+    # Ratios (``*_ratio``) pass at or above this; differences at or below ``threshold``.
+    min_ratio: float | None = None
 
 
 def read_fairness(path: Path) -> FairnessReport | None:
@@ -122,6 +124,7 @@ def read_fairness(path: Path) -> FairnessReport | None:
     features = _field(data, "features", path)
     return FairnessReport(
         threshold=_field(data, "threshold", path),
+        min_ratio=(data.get("thresholds") or {}).get("min_ratio"),
         features=[
             FeatureFairness(
                 feature=str(name),

@@ -111,11 +111,12 @@ def fairness_block(fairness: FairnessReport | None) -> str:
             for group, values in feature.groups.items()
         ]
         disparity_rows = [
-            [name, number(value), within(value, threshold)] for name, value in feature.disparities.items()
+            [name, number(value), within_limit(name, value, fairness)]
+            for name, value in feature.disparities.items()
         ]
         parts += [f"**{feature.feature}**", table(["group", *columns], group_rows)]
         if disparity_rows:
-            parts.append(table(["disparity", "value", f"within {threshold}"], disparity_rows))
+            parts.append(table(["disparity", "value", "within its threshold"], disparity_rows))
     return "\n\n".join(parts)
 
 
@@ -123,10 +124,14 @@ def format_group_value(column: str, value: float | None) -> str:
     return str(int(value)) if column == "count" and value is not None else number(value)
 
 
-def within(value: float | None, threshold: float | None) -> str:
-    if value is None or threshold is None:
+def within_limit(name: str, value: float | None, fairness: FairnessReport) -> str:
+    """Differences pass at or below ``threshold``; ratios (``*_ratio``) at or above ``min_ratio``."""
+    if name.endswith("_ratio"):
+        limit = fairness.min_ratio
+        return "—" if value is None or limit is None else ("yes" if value >= limit else "NO")
+    if value is None or fairness.threshold is None:
         return "—"
-    return "yes" if value <= threshold else "NO"
+    return "yes" if value <= fairness.threshold else "NO"
 
 
 def size_text(size_mb: float | None) -> str:
