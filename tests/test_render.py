@@ -215,6 +215,15 @@ def assert_optional_files(project: Path, package: str, answers: dict) -> None:
             assert path.is_file() == wanted, f"{path.relative_to(project)} {'missing' if wanted else 'rendered'}"
 
 
+def assert_make_targets_run_rendered_stages(project: Path, package: str) -> None:
+    """Every ``python -m <package>.<stage>`` in the Makefile names a module the project has."""
+    stages = re.findall(r"\$\(PACKAGE\)\.([\w.]+)", (project / "Makefile").read_text())
+    assert stages, "the Makefile runs no stage"
+    for stage in stages:
+        module = project / "src" / package / stage.replace(".", "/")
+        assert module.with_suffix(".py").is_file() or (module / "__main__.py").is_file(), f"make runs {stage}"
+
+
 def assert_clean_project(project: Path, package: str) -> None:
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     modality = answers["modality"]
@@ -249,6 +258,7 @@ def assert_clean_project(project: Path, package: str) -> None:
         assert (project / relative).is_file() == answers["fairness_checks"], relative
     for relative in FAIRNESS_PACKAGE_FILES:
         assert (project / "src" / package / relative).is_file() == answers["fairness_checks"], relative
+    assert_make_targets_run_rendered_stages(project, package)
     for path in project.rglob("*"):
         if path.is_file():
             assert path.suffix != ".jinja", path

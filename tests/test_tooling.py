@@ -61,8 +61,11 @@ def test_github_workflow_installs_cpu_torch_lints_and_runs_the_project_tests(cop
     commands = "\n".join(workflow_commands(project))
     assert "download.pytorch.org/whl/cpu" in commands and 'pip install -e ".[dev]"' in commands
     assert "make lint" in commands and "make test" in commands
-    gate = next(step for step in workflow["jobs"]["test"]["steps"] if step.get("run") == "make readiness")
+    steps = workflow["jobs"]["test"]["steps"]
+    gate = next(step for step in steps if step.get("run") == "make readiness")
     assert "artifacts/metrics.json" in gate["if"]  # runs where artifacts exist
+    fairness = next(step for step in steps if step.get("run") == "make fairness")
+    assert "best.pt" in fairness["if"] and steps.index(fairness) < steps.index(gate)  # read by the gate
     makefile = (project / "Makefile").read_text()
     assert "test:" in makefile and "-m pytest" in makefile  # `make test` is the project's test command
     assert not (project / ".gitlab-ci.yml").exists()
@@ -74,7 +77,15 @@ def test_gitlab_pipeline(copie) -> None:
     script = "\n".join(pipeline["test"]["script"])
     assert "download.pytorch.org/whl/cpu" in script and "make test" in script and "make lint" in script
     assert "if [ -f artifacts/metrics.json ]; then make readiness; fi" in script
+    fairness = "if [ -f artifacts/checkpoints/best.pt ]; then make fairness; fi"
+    assert fairness in script and script.index(fairness) < script.index("make readiness")
     assert not (project / ".github").exists()
+
+
+def test_ci_runs_no_fairness_stage_without_fairness_checks(copie) -> None:
+    project = render_ok(copie, {"ci": "github", "fairness_checks": False})
+    assert "make fairness" not in "\n".join(workflow_commands(project))
+    assert "fairness" not in (project / "Makefile").read_text()
 
 
 def test_no_ci(copie) -> None:

@@ -5,7 +5,8 @@ requirement of the project becomes a check with a status:
 
 * ``pass`` / ``fail``: measured and compared with its target;
 * ``not measured``: the artifact that would measure it does not exist yet (latency needs
-  the serving load test, parity needs the ONNX export, fairness the fairness report); these
+  the serving load test, parity needs the ONNX export, fairness the fairness report, the
+  tests line the result file ``make test`` writes); these
   are listed so nobody mistakes them for passing, but they do not fail the gate;
 * ``not applicable``: no target is set (e.g. no model-size budget for a cloud service), or
   the project has no such stage (no ONNX export).
@@ -25,6 +26,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import hydra
 from omegaconf import DictConfig
@@ -253,6 +255,40 @@ def serving_checks(report_path: Path | None, latency_budget_ms: float, throughpu
     ]
 
 
+def newest_change(folders: list[Path]) -> float:
+    """When any Python file under ``folders`` last changed (0 when there are none)."""
+    times = [path.stat().st_mtime for folder in folders for path in folder.rglob("*.py")]
+    return max(times, default=0.0)
+
+
+def project_tests_check(report_path: Path, code_folders: list[Path]) -> Check:
+    """The project's test suite passed, as recorded by ``make test`` (JUnit XML).
+
+    A report older than the newest source or test file describes other code, so it counts
+    as not measured; an empty run counts as a failure, since nothing was shown to work.
+    """
+    target = "the project's tests pass (make test)"
+    if not report_path.is_file():
+        return not_measured("tests", target, "run `make test`")
+    if report_path.stat().st_mtime < newest_change(code_folders):
+        return not_measured(
+            "tests", target, f"{report_path} predates the latest code change: run `make test`"
+        )
+    suites = ElementTree.parse(report_path).getroot().iter("testsuite")
+    counts = {key: 0 for key in ("tests", "failures", "errors", "skipped")}
+    for suite in suites:
+        for key in counts:
+            counts[key] += int(suite.get(key, 0))
+    measured = ", ".join(f"{value} {key}" for key, value in counts.items())
+    if counts["tests"] == 0:
+        return Check(
+            "tests", "fail", target, "no tests ran", "run `make test` with the project's tests in place"
+        )
+    if counts["failures"] or counts["errors"]:
+        return Check("tests", "fail", target, measured, "fix the failing tests (`make test` lists them)")
+    return Check("tests", "pass", target, measured)
+
+
 def run_checks(settings: dict[str, Any]) -> list[Check]:
     readiness = settings["readiness"]
     checkpoint = Path(settings["checkpoint"])
@@ -274,6 +310,7 @@ def run_checks(settings: dict[str, Any]) -> list[Check]:
             Path(settings["checkpoint"]),
         ),
         documents_check(list(settings["documents"])),
+        project_tests_check(Path(settings["tests_report"]), [PROJECT_ROOT / "src", PROJECT_ROOT / "tests"]),
     ]
 
 
