@@ -7,10 +7,13 @@ declares is satisfied offline.
 """
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from huggingface_hub import ModelCard
 from typer.testing import CliRunner
 
 from mlscaffold.cli import app
@@ -46,11 +49,16 @@ def test_default_project_installs_offline(default_project: Path) -> None:
     check(resolved, "resolving the declared dependencies offline")
 
 
-def test_default_project_trains_to_the_target_evaluates_and_exports(default_project: Path) -> None:
-    src = [default_project / "src"]
-    check(run(python("-m", "my_ml_project.train"), default_project, pythonpath=src), "train")
-    metrics_path = default_project / "artifacts" / "metrics.json"
-    trained = json.loads(metrics_path.read_text())
+def make(project: Path, *targets: str) -> subprocess.CompletedProcess[str]:
+    """Run the project's own Makefile targets with this interpreter."""
+    return run(["make", f"PYTHON={sys.executable}", *targets], project, pythonpath=[project / "src"])
+
+
+def test_default_project_release_pipeline_runs_through_make(default_project: Path) -> None:
+    """`make train evaluate export readiness` on the demo data: every report, the filled card, the gate."""
+    artifacts = default_project / "artifacts"
+    check(make(default_project, "train"), "make train")
+    trained = json.loads((artifacts / "metrics.json").read_text())
     assert trained["metrics"]["accuracy"] >= 0.80, trained["metrics"]
     assert trained["target"] == {
         "metric": "accuracy",
@@ -58,15 +66,27 @@ def test_default_project_trains_to_the_target_evaluates_and_exports(default_proj
         "measured": trained["metrics"]["accuracy"],
         "met": True,
     }
-    metrics_path.unlink()
-    check(run(python("-m", "my_ml_project.evaluate"), default_project, pythonpath=src), "evaluate")
-    evaluated = json.loads(metrics_path.read_text())
+    (artifacts / "metrics.json").unlink()
+    check(make(default_project, "evaluate", "export"), "make evaluate export")
+    evaluated = json.loads((artifacts / "metrics.json").read_text())
     assert evaluated["metrics"] == trained["metrics"]
-    check(run(python("-m", "my_ml_project.export"), default_project, pythonpath=src), "export")
-    exported = json.loads((default_project / "artifacts" / "export.json").read_text())
+    exported = json.loads((artifacts / "export.json").read_text())
     assert exported["parity"]["passed"] and exported["parity"]["max_abs_diff"] <= 1e-4
     assert exported["metrics"]["fp32"]["accuracy"] == pytest.approx(trained["metrics"]["accuracy"], abs=0.005)
-    assert (default_project / "artifacts/export/model.onnx").is_file() and "int8" not in exported["files"]
+    assert (artifacts / "export/model.onnx").is_file() and "int8" not in exported["files"]
+    fairness = json.loads((artifacts / "fairness.json").read_text())  # make evaluate ran the fairness stage
+    assert fairness["features"]["sex"]["disparities"]["demographic_parity_difference"] > 0.05
+
+    gate = make(default_project, "readiness")
+    assert gate.returncode != 0, "the generated documents leave owners' entries open, so the gate must fail"
+    assert "ready for release: NO" in gate.stdout and "documentation" in gate.stdout
+    statuses = {c["name"]: c["status"] for c in json.loads((artifacts / "readiness.json").read_text())["checks"]}
+    assert statuses["test metric"] == statuses["export parity"] == "pass"
+    assert statuses["documentation"] == "fail" and statuses["tests"] == "not measured"
+    assert [name for name in statuses if name.startswith("fairness: ")], statuses
+    card = ModelCard.load(default_project / "docs/model_card.md")  # re-rendered by make readiness
+    reported = {result.metric_type: result.metric_value for result in card.data.eval_results}
+    assert reported["accuracy"] == pytest.approx(evaluated["metrics"]["accuracy"])
 
 
 def test_default_project_finds_the_demo_disparity_and_mitigation_narrows_it(default_project: Path) -> None:
