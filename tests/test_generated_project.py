@@ -62,6 +62,12 @@ def test_default_project_trains_to_the_target_evaluates_and_exports(default_proj
     check(run(python("-m", "my_ml_project.evaluate"), default_project, pythonpath=src), "evaluate")
     evaluated = json.loads(metrics_path.read_text())
     assert evaluated["metrics"] == trained["metrics"]
+    # SHAP per original column: the demo label's drivers outrank region, which plays no part in it.
+    check(run(python("-m", "my_ml_project.explain"), default_project, pythonpath=src), "explain")
+    explained = json.loads((default_project / "artifacts/explanations/explanations.json").read_text())
+    importance = explained["global_importance"]["columns"]
+    assert explained["method"] == "shap" and explained["completeness"]["max_abs_error"] < 1e-6
+    assert importance["region"] < max(importance[name] for name in ("income_k", "debt_ratio", "late_payments"))
     check(run(python("-m", "my_ml_project.export"), default_project, pythonpath=src), "export")
     exported = json.loads((default_project / "artifacts" / "export.json").read_text())
     assert exported["parity"]["passed"] and exported["parity"]["max_abs_diff"] <= 1e-4
