@@ -76,12 +76,18 @@ def test_default_project_release_pipeline_runs_through_make(default_project: Pat
     assert (artifacts / "export/model.onnx").is_file() and "int8" not in exported["files"]
     fairness = json.loads((artifacts / "fairness.json").read_text())  # make evaluate ran the fairness stage
     assert fairness["features"]["sex"]["disparities"]["demographic_parity_difference"] > 0.05
+    # ... and the explain stage: SHAP per original column; the demo label's drivers outrank region.
+    explained = json.loads((artifacts / "explanations/explanations.json").read_text())
+    importance = explained["global_importance"]["columns"]
+    assert explained["method"] == "shap" and explained["completeness"]["max_abs_error"] < 1e-6
+    assert importance["region"] < max(importance[name] for name in ("income_k", "debt_ratio", "late_payments"))
+    assert (artifacts / "explanations/global_importance.png").is_file()
 
     gate = make(default_project, "readiness")
     assert gate.returncode != 0, "the generated documents leave owners' entries open, so the gate must fail"
     assert "ready for release: NO" in gate.stdout and "documentation" in gate.stdout
     statuses = {c["name"]: c["status"] for c in json.loads((artifacts / "readiness.json").read_text())["checks"]}
-    assert statuses["test metric"] == statuses["export parity"] == "pass"
+    assert statuses["test metric"] == statuses["export parity"] == statuses["explanations"] == "pass"
     assert statuses["documentation"] == "fail" and statuses["tests"] == "not measured"
     assert [name for name in statuses if name.startswith("fairness: ")], statuses
     card = ModelCard.load(default_project / "docs/model_card.md")  # re-rendered by make readiness

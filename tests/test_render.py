@@ -66,6 +66,9 @@ OPTION_VARIANTS = [
     {"project_name": "Fraud Detector 2", "package_name": "fraud_detector"},
     {"package_name": "a_thirty_character_package_nam"},  # the longest allowed: formatting holds
     {"experiment_tracking": "tensorboard"},
+    {"explainability": "none"},
+    {"modality": "image", "explainability": "none"},
+    {"framework": "huggingface", "modality": "text", "explainability": "none"},
 ]
 
 EXPECTED_FILES = [
@@ -192,6 +195,16 @@ FAIRNESS_PACKAGE_FILES = [
     "evaluation/fairness_report.py",
     "evaluation/mitigation.py",
 ]
+# Rendered only when explainability is not none (shap for tables, integrated_gradients otherwise).
+EXPLAIN_FILES = ["configs/explain.yaml", "tests/test_explain.py"]
+EXPLAIN_PACKAGE_FILES = [
+    "explain.py",
+    "explanations/__init__.py",
+    "explanations/attributions.py",
+    "explanations/plots.py",
+    "explanations/report.py",
+]
+EXPLAIN_SERVING_FILE = "serving/explanations.py"  # and only with serving
 JINJA_RESIDUE = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 
 
@@ -259,6 +272,13 @@ def assert_clean_project(project: Path, package: str) -> None:
     for relative in FAIRNESS_PACKAGE_FILES:
         assert (project / "src" / package / relative).is_file() == answers["fairness_checks"], relative
     assert_make_targets_run_rendered_stages(project, package)
+    explaining = answers["explainability"] != "none"
+    for relative in EXPLAIN_FILES:
+        assert (project / relative).is_file() == explaining, relative
+    for relative in EXPLAIN_PACKAGE_FILES:
+        assert (project / "src" / package / relative).is_file() == explaining, relative
+    served = (project / "src" / package / EXPLAIN_SERVING_FILE).is_file()
+    assert served == (explaining and answers["serving"]), EXPLAIN_SERVING_FILE
     for path in project.rglob("*"):
         if path.is_file():
             assert path.suffix != ".jinja", path
@@ -393,6 +413,45 @@ def test_fairness_renders_only_when_requested(copie, framework: str) -> None:
         assert yaml.safe_load((unchecked / "configs/readiness.yaml").read_text())["fairness_report"] is None
         readiness = yaml.safe_load((checked / "configs/readiness.yaml").read_text())
         assert readiness["fairness_report"] == "${paths.artifacts_dir}/fairness.json"
+
+
+@pytest.mark.parametrize(
+    ("framework", "modality", "method", "library"),
+    [
+        ("pytorch", "tabular", "shap", "shap"),
+        ("pytorch", "image", "integrated_gradients", "captum"),
+        ("huggingface", "text", "integrated_gradients", "captum"),
+    ],
+)
+def test_explanations_render_only_when_requested(
+    copie, framework: str, modality: str, method: str, library: str
+) -> None:
+    base = {"framework": framework, "modality": modality}
+    explained = render_ok(copie, {**base, "explainability": method})
+    unexplained = render_ok(copie, {**base, "explainability": "none"})
+    for project in (explained, unexplained):
+        assert_clean_project(project, "my_ml_project")
+    dependencies = (explained / "pyproject.toml").read_text()
+    assert f'"{library}>=' in dependencies and '"matplotlib>=' in dependencies
+    assert ('"captum>=' if library == "shap" else '"shap>=') not in dependencies
+    assert "\nexplain:" in (explained / "Makefile").read_text()
+    assert "make explain" in (explained / "README.md").read_text()
+    stage = yaml.safe_load((explained / "configs/explain.yaml").read_text())
+    assert stage["split"] == "test" and stage["num_examples"] >= 1
+    assert ("background_size" if method == "shap" else "n_steps") in stage
+    assert yaml.safe_load((explained / "configs/serve.yaml").read_text())["serve"]["explanations"] is False
+    readiness = yaml.safe_load((explained / "configs/readiness.yaml").read_text())
+    assert readiness["explanations_report"] == "${paths.artifacts_dir}/explanations/explanations.json"
+    # Nothing of explanations without the answer: no dependency, stage, route, setting or test.
+    assert yaml.safe_load((unexplained / "configs/readiness.yaml").read_text())["explanations_report"] is None
+    assert "explanations" not in yaml.safe_load((unexplained / "configs/serve.yaml").read_text())["serve"]
+    for path in unexplained.rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".toml", ".yaml", ".yml", ""):
+            text = path.read_text()
+            for word in ("import shap", "captum", "matplotlib", "/v1/explain", "explanations.attributions"):
+                assert word not in text, (path, word)
+    assert "explain" not in (unexplained / "Makefile").read_text()
+    assert "make explain" not in (unexplained / "README.md").read_text()
 
 
 def test_regression_demo_data_targets_the_numeric_column(copie) -> None:

@@ -131,6 +131,9 @@ def test_hugging_face_project_trains_above_chance_and_evaluates(hf_project: tupl
     metrics_path.unlink()
     check(run(python("-m", "my_ml_project.evaluate"), project, pythonpath=src, env=OFFLINE), "evaluate")
     assert json.loads(metrics_path.read_text())["metrics"] == trained["metrics"]
+    check(run(python("-m", "my_ml_project.explain"), project, pythonpath=src, env=OFFLINE), "explain")
+    explained = json.loads((project / "artifacts/explanations/explanations.json").read_text())
+    assert explained["method"] == "integrated_gradients" and explained["completeness"]["max_abs_error"] < 1e-2
     assert_fairness_stage_runs_on_the_demo(modality, project)
 
 

@@ -138,6 +138,9 @@ def test_image_project_trains_on_demo_images_and_evaluates(image_project: Path) 
     evaluated = json.loads(metrics_path.read_text())
     assert evaluated["metrics"] == trained["metrics"]
     assert evaluated["num_examples"] == 135
+    check(run(python("-m", "my_ml_project.explain"), image_project, pythonpath=src), "explain")
+    explained = json.loads((image_project / "artifacts/explanations/explanations.json").read_text())
+    assert explained["method"] == "integrated_gradients" and explained["completeness"]["max_abs_error"] < 1e-2
     check(run(python("-m", "my_ml_project.export"), image_project, pythonpath=src), "export")
     exported = json.loads((image_project / "artifacts" / "export.json").read_text())
     assert exported["parity"]["passed"] and exported["input"]["shape"] == ["batch", 3, 32, 32]

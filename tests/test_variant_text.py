@@ -167,6 +167,9 @@ def test_text_project_trains_above_chance_and_evaluates(text_project: Path) -> N
     check(run(python("-m", "my_ml_project.evaluate"), text_project, pythonpath=src), "evaluate")
     evaluated = json.loads(metrics_path.read_text())
     assert evaluated["metrics"] == trained["metrics"]
+    check(run(python("-m", "my_ml_project.explain"), text_project, pythonpath=src), "explain")
+    explained = json.loads((text_project / "artifacts/explanations/explanations.json").read_text())
+    assert explained["method"] == "integrated_gradients" and explained["completeness"]["max_abs_error"] < 1e-2
     # The demo's en_gb labels are noisier: an equalized-odds gap by dialect, narrowed by mitigation.
     mitigation = "fairness.mitigation=threshold_optimizer"
     check(run(python("-m", "my_ml_project.fairness", mitigation), text_project, pythonpath=src), "fairness")

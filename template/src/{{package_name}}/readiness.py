@@ -5,9 +5,9 @@ requirement of the project becomes a check with a status:
 
 * ``pass`` / ``fail``: measured and compared with its target;
 * ``not measured``: the artifact that would measure it does not exist yet (latency needs
-  the serving load test, parity needs the ONNX export, fairness the fairness report, the
-  tests line the result file ``make test`` writes); these
-  are listed so nobody mistakes them for passing, but they do not fail the gate;
+  the serving load test, parity needs the ONNX export, fairness the fairness report,
+  explanations the explain stage, the tests line the result file ``make test`` writes);
+  these are listed so nobody mistakes them for passing, but they do not fail the gate;
 * ``not applicable``: no target is set (e.g. no model-size budget for a cloud service), or
   the project has no such stage (no ONNX export).
 
@@ -177,8 +177,7 @@ def fairness_checks(report_path: Path | None, checkpoint: Path) -> list[Check]:
     target = "within configs/fairness/ thresholds"
     if not report_path.is_file():
         return [not_measured("fairness", target, "run `make fairness`")]
-    model_files = [checkpoint] if checkpoint.is_file() else [p for p in checkpoint.glob("*") if p.is_file()]
-    if model_files and report_path.stat().st_mtime < max(p.stat().st_mtime for p in model_files):
+    if predates_model(report_path, checkpoint):
         stale = f"{report_path} predates the trained model: run `make fairness`"
         return [not_measured("fairness", target, stale)]
     report = json.loads(report_path.read_text(encoding="utf-8"))
@@ -192,6 +191,34 @@ def fairness_checks(report_path: Path | None, checkpoint: Path) -> list[Check]:
         )
         for check in report["checks"]
     ]
+
+
+def predates_model(report_path: Path, checkpoint: Path) -> bool:
+    """Whether ``report_path`` is older than the trained model (a file, or a model folder's files)."""
+    model_files = [checkpoint] if checkpoint.is_file() else [p for p in checkpoint.glob("*") if p.is_file()]
+    return bool(model_files) and report_path.stat().st_mtime < max(p.stat().st_mtime for p in model_files)
+
+
+def explanations_check(report_path: Path | None, checkpoint: Path) -> Check:
+    """Whether the explain stage has explained the current model (``explanations/explanations.json``).
+
+    ``report_path`` is None when the project was generated with explainability=none.
+    """
+    if report_path is None:
+        return Check("explanations", "not requested", "explainability=none when generated", "—")
+    target = "explanations of the current model"
+    if not report_path.is_file():
+        return not_measured("explanations", target, "run `make explain`")
+    if predates_model(report_path, checkpoint):
+        return not_measured(
+            "explanations", target, f"{report_path} predates the trained model: run `make explain`"
+        )
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    measured = (
+        f"{report['method']} on {report['num_examples']} {report['split']} examples, "
+        f"completeness error {report['completeness']['max_abs_error']:.1e}"
+    )
+    return Check("explanations", "pass", target, measured)
 
 
 def best_level_within(report: dict[str, Any], latency_budget_ms: float) -> dict[str, Any] | None:
@@ -308,6 +335,10 @@ def run_checks(settings: dict[str, Any]) -> list[Check]:
         *fairness_checks(
             Path(settings["fairness_report"]) if settings.get("fairness_report") else None,
             Path(settings["checkpoint"]),
+        ),
+        explanations_check(
+            Path(settings["explanations_report"]) if settings.get("explanations_report") else None,
+            checkpoint,
         ),
         documents_check(list(settings["documents"])),
         project_tests_check(Path(settings["tests_report"]), [PROJECT_ROOT / "src", PROJECT_ROOT / "tests"]),
