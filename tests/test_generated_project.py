@@ -93,6 +93,7 @@ def test_default_project_release_pipeline_runs_through_make(default_project: Pat
     card = ModelCard.load(default_project / "docs/model_card.md")  # re-rendered by make readiness
     reported = {result.metric_type: result.metric_value for result in card.data.eval_results}
     assert reported["accuracy"] == pytest.approx(evaluated["metrics"]["accuracy"])
+    assert f"SHAP on {explained['num_examples']} test examples" in (default_project / "docs/model_card.md").read_text()
 
 
 def test_default_project_finds_the_demo_disparity_and_mitigation_narrows_it(default_project: Path) -> None:

@@ -15,6 +15,9 @@ below. These fields are the whole contract between the stages and the documents:
   ``parity`` (``max_abs_diff``, ``tolerance``, ``passed``, ``num_examples``); ``metrics``
   (``target_metric``, and ``pytorch``, ``fp32``, optional ``int8``: metric -> value);
   ``size_budget`` (``budget_mb`` or null, ``met``).
+* ``explanations/explanations.json`` (``make explain``): ``method``, ``split``,
+  ``num_examples``, ``explained_output``, ``baseline``, ``completeness.max_abs_error``,
+  ``global_importance`` (``measure`` and ``columns`` or ``tokens`` (name -> value) or ``grid``).
 * ``loadtest.json`` (``make loadtest``): ``settings`` (``latency_budget_ms``,
   ``throughput_rps``); ``machine.cpus``; ``backends`` (backend -> mode -> ``levels``: a list
   of ``concurrency``, ``requests_per_s``, ``p50_ms``, ``p95_ms``, ``p99_ms``, ``errors``).
@@ -227,6 +230,40 @@ def read_loadtest(path: Path) -> LoadTestReport | None:
 
 
 @dataclass(frozen=True)
+class ExplanationsReport:
+    """``explanations.json``: how predictions were explained and what drives them overall."""
+
+    method: str
+    split: str
+    num_examples: int
+    explained_output: str
+    baseline: str
+    completeness_max_error: float
+    measure: str
+    ranking: dict[str, float] | None  # columns (tables) or tokens (text), largest first
+    grid: list[list[float]] | None  # images: mean |attribution| per cell
+
+
+def read_explanations(path: Path | None) -> ExplanationsReport | None:
+    data = _load_json(path) if path is not None else None
+    if data is None:
+        return None
+    importance = _field(data, "global_importance", path)
+    ranking = importance.get("columns", importance.get("tokens"))
+    return ExplanationsReport(
+        method=str(_field(data, "method", path)),
+        split=str(_field(data, "split", path)),
+        num_examples=int(_field(data, "num_examples", path)),
+        explained_output=str(_field(data, "explained_output", path)),
+        baseline=str(_field(data, "baseline", path)),
+        completeness_max_error=float(_field(data, "completeness.max_abs_error", path)),
+        measure=str(_field(importance, "measure", path)),
+        ranking=dict(ranking) if ranking is not None else None,
+        grid=importance.get("grid"),
+    )
+
+
+@dataclass(frozen=True)
 class ArtifactFiles:
     """Where each stage writes what the documents report (``configs/model_card.yaml``)."""
 
@@ -235,6 +272,7 @@ class ArtifactFiles:
     fairness: Path
     export: Path
     loadtest: Path
+    explanations: Path | None = None  # only in projects generated with explanations
 
 
 @dataclass(frozen=True)
@@ -246,6 +284,7 @@ class Measurements:
     fairness: FairnessReport | None
     export: ExportReport | None
     loadtest: LoadTestReport | None
+    explanations: ExplanationsReport | None = None
 
 
 def read_measurements(files: ArtifactFiles) -> Measurements:
@@ -255,4 +294,5 @@ def read_measurements(files: ArtifactFiles) -> Measurements:
         fairness=read_fairness(files.fairness),
         export=read_export(files.export),
         loadtest=read_loadtest(files.loadtest),
+        explanations=read_explanations(files.explanations),
     )

@@ -12,6 +12,7 @@ from typing import Any
 from ..evaluation.metrics import metric_direction
 from .measurements import (
     DataSource,
+    ExplanationsReport,
     ExportReport,
     FairnessReport,
     LoadTestReport,
@@ -28,7 +29,11 @@ COMMANDS = {
     "latency": "make loadtest",
     "test-split": "make train",
     "groups": "make fairness",
+    "explanations": "make explain",
 }
+# The explanations block lists this many of the most important columns or tokens.
+TOP_INPUTS = 10
+METHOD_NAMES = {"shap": "SHAP", "integrated_gradients": "Integrated gradients (Captum)"}
 # A confusion matrix with more classes than this is left to metrics.json.
 MAX_CONFUSION_CLASSES = 10
 
@@ -200,6 +205,33 @@ def latency_block(loadtest: LoadTestReport | None) -> str:
     )
 
 
+def explanations_block(explanations: ExplanationsReport | None) -> str:
+    """What drives the predictions overall: the inputs (or image regions) with the largest attributions."""
+    if explanations is None:
+        return not_measured("explanations")
+    method = METHOD_NAMES.get(explanations.method, explanations.method)
+    parts = [
+        f"{method} on {explanations.num_examples} {explanations.split} examples, explaining the "
+        f"{explanations.explained_output}; baseline: {explanations.baseline}. Attributions add up to "
+        f"the explained output within {explanations.completeness_max_error:.2g} "
+        "(source: `explanations/explanations.json`, plots beside it). They show what this model "
+        "relies on, not what causes the outcome in the world."
+    ]
+    if explanations.ranking is not None:
+        rows = [[name, f"{value:.4g}"] for name, value in list(explanations.ranking.items())[:TOP_INPUTS]]
+        parts.append(table(["input", explanations.measure], rows))
+    elif explanations.grid is not None:
+        size = len(explanations.grid)
+        rows = [
+            [str(row), *(f"{value:.2g}" for value in cells)] for row, cells in enumerate(explanations.grid)
+        ]
+        parts += [
+            f"{explanations.measure.capitalize()} (row 0 is the top of the image):",
+            table(["row \\ column", *map(str, range(size))], rows),
+        ]
+    return "\n\n".join(parts)
+
+
 def test_split_block(metrics: MetricsReport | None) -> str:
     """The test split's size and, for classification, its examples per class."""
     if metrics is None:
@@ -237,6 +269,7 @@ def block_contents(measurements: Measurements, settings: CardSettings) -> dict[s
         "latency": latency_block(measurements.loadtest),
         "test-split": test_split_block(measurements.metrics),
         "groups": groups_block(measurements.fairness),
+        "explanations": explanations_block(measurements.explanations),
     }
 
 
