@@ -88,6 +88,8 @@ EXPECTED_FILES = [
     "configs/model_card.yaml",
     "tests/test_model_card.py",
     "tests/test_trainer.py",
+    "configs/drift.yaml",
+    "tests/test_drift.py",
 ]
 # The model card and datasheet generator (python -m <package>.model_card), in every variant.
 DOCUMENTATION_FILES = [
@@ -99,7 +101,16 @@ DOCUMENTATION_FILES = [
     "documentation/placeholders.py",
     "documentation/sections.py",
 ]
+# Monitoring of inputs (reference profile, drift check, python -m <package>.drift), in every variant.
+MONITORING_FILES = [
+    "drift.py",
+    *(
+        f"monitoring/{name}.py"
+        for name in ("__init__", "profile", "detector", "features", "inputs", "reference")
+    ),
+]
 PACKAGE_FILES = [
+    *MONITORING_FILES,
     "train.py",
     "evaluate.py",
     "data/dataset.py",
@@ -131,6 +142,7 @@ HF_EXPECTED_FILES = [
     "tests/test_edge_cases.py",
 ]
 HF_PACKAGE_FILES = [
+    *MONITORING_FILES,
     "train.py",
     "evaluate.py",
     "data/dataset.py",
@@ -176,7 +188,7 @@ SERVING_FILES = (
         *(
             f"serving/{name}.py"
             for name in (
-                "__init__", "app", "backends", "batching", "factory", "instances", "loadgen", "logs",
+                "__init__", "app", "backends", "batching", "drift", "factory", "instances", "loadgen", "logs",
                 "metrics", "middleware", "model", "process", "schemas", "settings",
             )
         ),
@@ -472,7 +484,9 @@ def test_serving_renders_only_when_chosen_and_its_deploy_files_agree_with_the_se
     assert "apt-get install -y --no-install-recommends prometheus" in (served / ".github/workflows/ci.yml").read_text()
 
     # Every metric the dashboard charts is one the server defines, with its Prometheus suffixes.
-    metrics_source = (served / "src/my_ml_project/serving/metrics.py").read_text()
+    metrics_source = "".join(
+        (served / "src/my_ml_project/serving" / module).read_text() for module in ("metrics.py", "drift.py")
+    )
     defined = {f"serving_{name}" for name in re.findall(r'f"\{PREFIX\}_([a-z_]+)"', metrics_source)}
     dashboard = json.loads((served / "deploy/grafana-dashboard.json").read_text())
     expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]

@@ -35,8 +35,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
+from ..monitoring import ReferenceProfile
 from .backends import Backend
 from .batching import Arrivals, DirectRunner, DynamicBatcher, InferenceRunner, ShuttingDownError
+from .drift import create_drift_monitor
 from .logs import request_id_var
 from .metrics import ServingMetrics
 from .middleware import (
@@ -71,12 +73,14 @@ class ServedModel:
     """What the app serves: known at once (version, preprocessing, schema), and a loader of the weights.
 
     ``load`` is slow (reading weights, building an ONNX Runtime session); it runs on the
-    inference thread after the server started accepting connections.
+    inference thread after the server started accepting connections. ``profile``: the
+    training inputs' reference profile, for input drift metrics (none: not monitored).
     """
 
     source: ModelSource
     codec: Codec
     load: Callable[[], Backend]
+    profile: ReferenceProfile | None = None
 
 
 class ModelState:
@@ -107,14 +111,17 @@ def create_app(settings: ServeSettings, served: ServedModel, *, api_key: str | N
     metrics = ServingMetrics(source.class_names)
     state = ModelState()
     arrivals = Arrivals(PREDICTION_ROUTES)
+    drift = create_drift_monitor(settings.drift, source.preprocessor, served.profile, metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
         loading = asyncio.create_task(_load_model(served, settings, state, executor, metrics, arrivals))
+        drift.start()
         try:
             yield
         finally:
+            drift.close()
             # uvicorn has waited for the requests in progress; any batch still queued runs now.
             loading.cancel()
             if state.runner is not None:
@@ -140,6 +147,7 @@ def create_app(settings: ServeSettings, served: ServedModel, *, api_key: str | N
         runner = state.require_runner()
         try:
             inputs = await encode()
+            drift.observe(inputs)
             outputs = runner.submit(inputs)
         except ShuttingDownError as error:
             raise HTTPException(503, "the server is shutting down; retry on another replica") from error

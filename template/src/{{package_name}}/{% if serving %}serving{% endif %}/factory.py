@@ -9,13 +9,16 @@ import json
 import logging
 import os
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 
 from ..errors import ProjectError
+from ..monitoring import profile_path
 from .app import ServedModel, create_app
 from .backends import open_backend
+from .drift import read_profile
 from .instances import create_codec
 from .model import resolve_model_source
 from .settings import ServeSettings
@@ -34,6 +37,8 @@ def build_app(config: dict[str, Any]) -> FastAPI:
         source=source,
         codec=create_codec(source.preprocessor, settings.input),
         load=partial(open_backend, source, settings),
+        # The ONNX export is made from this trained model, so its profile serves both backends.
+        profile=read_profile(profile_path(Path(config["checkpoint"]))) if settings.drift.enabled else None,
     )
     return create_app(settings, served, api_key=read_api_key(settings.api_key_env))
 

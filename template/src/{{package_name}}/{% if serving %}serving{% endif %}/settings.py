@@ -7,6 +7,7 @@ from typing import Any
 
 from ..config import settings_from_mapping
 from ..errors import ProjectError
+from .drift import MonitorSettings
 from .instances import InputSettings
 
 BACKENDS = ("torch", "onnxruntime")
@@ -76,6 +77,7 @@ class ServeSettings:
     batching: BatchingSettings = field(default_factory=BatchingSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     input: InputSettings = field(default_factory=InputSettings)
+    drift: MonitorSettings = field(default_factory=MonitorSettings)
     api_key_env: str | None = "MODEL_API_KEY"
     noop_route: bool = False
     graceful_shutdown_s: float = 30.0
@@ -88,6 +90,7 @@ class ServeSettings:
             "batching": BatchingSettings.from_mapping(values.get("batching", {})),
             "limits": LimitSettings.from_mapping(values.get("limits", {})),
             "input": InputSettings.from_mapping(values.get("input", {})),
+            "drift": MonitorSettings.from_mapping(values.get("drift", {})),
         }
         settings: ServeSettings = settings_from_mapping(
             cls, {**values, **nested}, group="serve", error=ProjectError
