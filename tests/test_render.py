@@ -123,11 +123,14 @@ PACKAGE_FILES = [
 ]
 # Files only some modalities have: (project files, package files).
 MODALITY_FILES = {
-    "tabular": (["configs/model/mlp.yaml", "configs/experiment/wide_mlp.yaml"], ["models/mlp.py", "data/tables.py"]),
+    "tabular": (
+        ["configs/model/mlp.yaml", "configs/experiment/wide_mlp.yaml"],
+        ["models/mlp.py", "data/tables.py", "monitoring/batch.py"],
+    ),
     "image": (["configs/model/cnn.yaml", "configs/model/resnet18.yaml"], ["models/cnn.py", "data/images.py"]),
     "text": (
         ["configs/model/transformer.yaml", "configs/model/bigru.yaml"],
-        ["models/text_classifier.py", "data/tables.py"],
+        ["models/text_classifier.py", "data/tables.py", "monitoring/batch.py"],
     ),
 }
 # Hugging Face projects: transformers.Trainer, a model factory and datasets instead of the
