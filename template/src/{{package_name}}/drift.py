@@ -34,6 +34,7 @@ from .monitoring import (
 )
 from .monitoring.detector import DRIFT
 from .monitoring.inputs import read_batch
+from .monitoring.profile import extract_features
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,10 @@ def run_drift_check(cfg: DictConfig) -> DriftReport:
     model = Path(settings["checkpoint"])
     profile = ReferenceProfile.load(profile_path(model))
     preprocessor = saved_preprocessor(model)
-    inputs = read_batch(stage.batch, stage.format, preprocessor)
-    report = detect_drift(profile, feature_extractor(preprocessor)(inputs), stage.rule)
+    features = extract_features(
+        feature_extractor(preprocessor), read_batch(stage.batch, stage.format, preprocessor)
+    )
+    report = detect_drift(profile, features, stage.rule)
     write_json(stage.report, {"batch": str(stage.batch), "model": str(model), **report.to_dict()})
     print(report.table())
     log.info("drift report: %s", stage.report)

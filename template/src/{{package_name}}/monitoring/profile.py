@@ -13,7 +13,7 @@ the label and the sensitive columns never enter it.
 """
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -125,6 +125,19 @@ REFERENCE_KINDS: dict[str, type[NumericReference] | type[CategoricalReference]] 
     NUMERIC: NumericReference,
     CATEGORICAL: CategoricalReference,
 }
+
+
+def extract_features(extractor: FeatureExtractor, chunks: Iterable[np.ndarray]) -> dict[str, np.ndarray]:
+    """The features of every example in ``chunks`` of model inputs, chunk by chunk.
+
+    Only the features (a few numbers per example) are kept, so a large image folder is
+    checked without holding all of its pixels in memory.
+    """
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in extractor.kinds}
+    for inputs in chunks:
+        for name, values in extractor(inputs).items():
+            parts[name].append(values)
+    return {name: np.concatenate(values) if values else np.array([]) for name, values in parts.items()}
 
 
 def bin_index(edges: np.ndarray, values: np.ndarray) -> np.ndarray:

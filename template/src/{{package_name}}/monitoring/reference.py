@@ -6,7 +6,7 @@ from typing import Any
 
 from .features import feature_extractor
 from .inputs import training_inputs
-from .profile import ReferenceProfile, profile_path
+from .profile import ReferenceProfile, extract_features, profile_path
 
 log = logging.getLogger(__name__)
 
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 def build_reference_profile(data: Any, *, seed: int = 0) -> ReferenceProfile:
     """The profile of ``data``'s training split, as the model reads it."""
     extractor = feature_extractor(data.preprocessor)
-    features = extractor(training_inputs(data))
+    features = extract_features(extractor, training_inputs(data))
     return ReferenceProfile.build(
         features, extractor.kinds, source=f"the training split of {data.settings.source_name}", seed=seed
     )
