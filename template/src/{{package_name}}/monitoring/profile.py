@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import ProjectError
 
+PACKAGE = __name__.split(".")[0]
 PROFILE_FILE = "reference_profile.json"
 FORMAT_VERSION = 1
 NUMERIC = "numeric"
@@ -211,7 +212,7 @@ class ReferenceProfile:
         if not path.is_file():
             raise ProjectError(
                 f"no reference profile at {path}: training writes it beside the model, so run "
-                "`make train` (python -m <package>.train) first, or point at the trained model."
+                f"`make train` (python -m {PACKAGE}.train) first, or point at the trained model."
             )
         try:
             state = json.loads(path.read_text(encoding="utf-8"))
