@@ -91,6 +91,8 @@ EXPECTED_FILES = [
     "configs/model_card.yaml",
     "tests/test_model_card.py",
     "tests/test_trainer.py",
+    "configs/drift.yaml",
+    "tests/test_drift.py",
 ]
 # The model card and datasheet generator (python -m <package>.model_card), in every variant.
 DOCUMENTATION_FILES = [
@@ -102,7 +104,16 @@ DOCUMENTATION_FILES = [
     "documentation/placeholders.py",
     "documentation/sections.py",
 ]
+# Monitoring of inputs (reference profile, drift check, python -m <package>.drift), in every variant.
+MONITORING_FILES = [
+    "drift.py",
+    *(
+        f"monitoring/{name}.py"
+        for name in ("__init__", "profile", "detector", "features", "inputs", "reference")
+    ),
+]
 PACKAGE_FILES = [
+    *MONITORING_FILES,
     "train.py",
     "evaluate.py",
     "data/dataset.py",
@@ -115,11 +126,14 @@ PACKAGE_FILES = [
 ]
 # Files only some modalities have: (project files, package files).
 MODALITY_FILES = {
-    "tabular": (["configs/model/mlp.yaml", "configs/experiment/wide_mlp.yaml"], ["models/mlp.py", "data/tables.py"]),
+    "tabular": (
+        ["configs/model/mlp.yaml", "configs/experiment/wide_mlp.yaml"],
+        ["models/mlp.py", "data/tables.py", "monitoring/batch.py"],
+    ),
     "image": (["configs/model/cnn.yaml", "configs/model/resnet18.yaml"], ["models/cnn.py", "data/images.py"]),
     "text": (
         ["configs/model/transformer.yaml", "configs/model/bigru.yaml"],
-        ["models/text_classifier.py", "data/tables.py"],
+        ["models/text_classifier.py", "data/tables.py", "monitoring/batch.py"],
     ),
 }
 # Hugging Face projects: transformers.Trainer, a model factory and datasets instead of the
@@ -134,6 +148,7 @@ HF_EXPECTED_FILES = [
     "tests/test_edge_cases.py",
 ]
 HF_PACKAGE_FILES = [
+    *MONITORING_FILES,
     "train.py",
     "evaluate.py",
     "data/dataset.py",
@@ -179,7 +194,7 @@ SERVING_FILES = (
         *(
             f"serving/{name}.py"
             for name in (
-                "__init__", "app", "backends", "batching", "factory", "instances", "loadgen", "logs",
+                "__init__", "app", "backends", "batching", "drift", "factory", "instances", "loadgen", "logs",
                 "metrics", "middleware", "model", "process", "schemas", "settings",
             )
         ),
@@ -541,7 +556,9 @@ def test_serving_renders_only_when_chosen_and_its_deploy_files_agree_with_the_se
     assert "apt-get install -y --no-install-recommends prometheus" in (served / ".github/workflows/ci.yml").read_text()
 
     # Every metric the dashboard charts is one the server defines, with its Prometheus suffixes.
-    metrics_source = (served / "src/my_ml_project/serving/metrics.py").read_text()
+    metrics_source = "".join(
+        (served / "src/my_ml_project/serving" / module).read_text() for module in ("metrics.py", "drift.py")
+    )
     defined = {f"serving_{name}" for name in re.findall(r'f"\{PREFIX\}_([a-z_]+)"', metrics_source)}
     dashboard = json.loads((served / "deploy/grafana-dashboard.json").read_text())
     expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
