@@ -107,10 +107,7 @@ DOCUMENTATION_FILES = [
 # Monitoring of inputs (reference profile, drift check, python -m <package>.drift), in every variant.
 MONITORING_FILES = [
     "drift.py",
-    *(
-        f"monitoring/{name}.py"
-        for name in ("__init__", "profile", "detector", "features", "inputs", "reference")
-    ),
+    *(f"monitoring/{name}.py" for name in ("__init__", "profile", "detector", "features", "inputs", "reference")),
 ]
 PACKAGE_FILES = [
     *MONITORING_FILES,
@@ -584,3 +581,15 @@ def test_serving_renders_only_when_chosen_and_its_deploy_files_agree_with_the_se
     assert {".git", ".venv", "tests", "artifacts", "!artifacts/checkpoints/best.pt", "!artifacts/export"} <= set(
         dockerignore
     )
+
+
+@pytest.mark.parametrize(
+    "answers", [{}, {"framework": "huggingface", "modality": "text"}], ids=["pytorch", "huggingface"]
+)
+def test_the_docker_context_holds_the_model_the_server_loads(copie, answers: dict) -> None:
+    """The image is built with the trained model: .dockerignore re-includes what serve.yaml points at."""
+    project = render_ok(copie, {**answers, "serving": True, "docker": True})
+    served = yaml.safe_load((project / "configs/serve.yaml").read_text())["checkpoint"]
+    model = served.replace("${paths.artifacts_dir}", "artifacts")
+    included = (project / ".dockerignore").read_text().splitlines()
+    assert "artifacts" in included and f"!{model}" in included, (model, included)
