@@ -217,6 +217,7 @@ EXPLAIN_PACKAGE_FILES = [
     "explanations/report.py",
 ]
 EXPLAIN_SERVING_FILE = "serving/explanations.py"  # and only with serving
+INTEGRATION_REFINEMENT_FILE = "explanations/refinement.py"  # integrated gradients only
 JINJA_RESIDUE = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 
 
@@ -289,6 +290,8 @@ def assert_clean_project(project: Path, package: str) -> None:
         assert (project / relative).is_file() == explaining, relative
     for relative in EXPLAIN_PACKAGE_FILES:
         assert (project / "src" / package / relative).is_file() == explaining, relative
+    refining = (project / "src" / package / INTEGRATION_REFINEMENT_FILE).is_file()
+    assert refining == (answers["explainability"] == "integrated_gradients"), INTEGRATION_REFINEMENT_FILE
     served = (project / "src" / package / EXPLAIN_SERVING_FILE).is_file()
     assert served == (explaining and answers["serving"]), EXPLAIN_SERVING_FILE
     for path in project.rglob("*"):
