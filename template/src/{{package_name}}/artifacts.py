@@ -9,8 +9,11 @@ preprocessing) that serving loads and that can be copied to a device as a whole,
 report ``export.json`` beside it.
 """
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+
+HASH_CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -96,3 +99,18 @@ class ExportFiles:
     def preprocessor(self) -> Path:
         """The fitted preprocessing of the exported checkpoint, to turn raw inputs into ``inputs``."""
         return self.root / "preprocessor.json"
+
+
+def weights_sha256(path: Path) -> str:
+    """SHA-256 of a model's weights: a weights file, or a model folder's ``*.safetensors`` files.
+
+    Reports and the server name the model by it, so a report can be matched to the weights
+    it describes (paths stay the same when a model is retrained; the hash does not).
+    """
+    digest = hashlib.sha256()
+    files = sorted(path.glob("*.safetensors")) if path.is_dir() else [path]
+    for file in files:
+        with file.open("rb") as handle:
+            while chunk := handle.read(HASH_CHUNK_BYTES):
+                digest.update(chunk)
+    return digest.hexdigest()

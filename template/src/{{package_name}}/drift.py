@@ -20,6 +20,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
+from .artifacts import weights_sha256
 from .config import CONFIG_DIR, to_plain
 from .errors import ProjectError, exit_on_user_error
 from .evaluation.reporting import write_json
@@ -75,7 +76,14 @@ def run_drift_check(cfg: DictConfig) -> DriftReport:
         feature_extractor(preprocessor), read_batch(stage.batch, stage.format, preprocessor)
     )
     report = detect_drift(profile, features, stage.rule)
-    write_json(stage.report, {"batch": str(stage.batch), "model": str(model), **report.to_dict()})
+    write_json(
+        stage.report,
+        {
+            "batch": str(stage.batch),
+            "model": {"path": str(model), "sha256": weights_sha256(model)},
+            **report.to_dict(),
+        },
+    )
     print(report.table())
     log.info("drift report: %s", stage.report)
     return report

@@ -19,26 +19,20 @@ The stage (``explain.py``) writes one report per run::
 The readiness gate only needs the file to exist and be newer than the model.
 """
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-HASH_CHUNK_BYTES = 1 << 20
+from ..artifacts import weights_sha256
+
 REPORT_FILE = "explanations.json"
 
 
 def model_identity(path: Path) -> dict[str, str]:
     """The explained weights: their path and a SHA-256 of the file (or a model folder's safetensors)."""
-    digest = hashlib.sha256()
-    files = sorted(path.glob("*.safetensors")) if path.is_dir() else [path]
-    for file in files:
-        with file.open("rb") as handle:
-            while chunk := handle.read(HASH_CHUNK_BYTES):
-                digest.update(chunk)
-    return {"path": str(path), "sha256": digest.hexdigest()}
+    return {"path": str(path), "sha256": weights_sha256(path)}
 
 
 def completeness(errors: np.ndarray, meaning: str) -> dict[str, Any]:

@@ -13,7 +13,6 @@ before the server binds its port (the request schema depends on it); loading the
 happens after, while ``/readyz`` answers 503.
 """
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..artifacts import weights_sha256
 from ..data import load_preprocessor
 from ..errors import ProjectError
 from ..inference import saved_preprocessor
@@ -29,7 +29,6 @@ from .settings import ServeSettings
 
 PACKAGE = __name__.split(".")[0]
 PREPROCESSOR_FILE = "preprocessor.json"
-HASH_CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -77,13 +76,7 @@ def model_version(path: Path) -> str:
 
     ``path`` is a weights file, or a model folder whose ``*.safetensors`` files are hashed.
     """
-    digest = hashlib.sha256()
-    files = sorted(path.glob("*.safetensors")) if path.is_dir() else [path]
-    for file in files:
-        with file.open("rb") as handle:
-            while chunk := handle.read(HASH_CHUNK_BYTES):
-                digest.update(chunk)
-    return f"{path.stem}-{digest.hexdigest()[:12]}"
+    return f"{path.stem}-{weights_sha256(path)[:12]}"
 
 
 def to_predictions(outputs: np.ndarray, preprocessor: Any) -> list[dict[str, Any]]:
