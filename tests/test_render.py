@@ -62,6 +62,12 @@ OPTION_VARIANTS = [
     {"privacy": ["gdpr", "hipaa"]},
     {"deployment_target": "mobile"},
     {"deployment_target": "batch", "serving": False, "onnx_export": False},
+    # Without a server each framework and modality has the local benchmark instead of a load test.
+    {"deployment_target": "batch"},
+    {"modality": "image", "serving": False},
+    {"modality": "text", "deployment_target": "batch"},
+    {"framework": "huggingface", "modality": "text", "serving": False},
+    {"framework": "huggingface", "modality": "image", "deployment_target": "batch"},
     {"accelerator": "cuda", "mixed_precision": "fp16"},
     {"project_name": "Fraud Detector 2", "package_name": "fraud_detector"},
     {"package_name": "a_thirty_character_package_nam"},  # the longest allowed: formatting holds
@@ -198,6 +204,8 @@ SERVING_FILES = (
     ],
 )  # fmt: skip
 DOCKER_FILES = ["Dockerfile", ".dockerignore"]
+# The local benchmark (project files, package files): rendered exactly when there is no server.
+BENCHMARK_FILES = (["configs/benchmark.yaml", "tests/test_benchmark.py"], ["benchmark.py"])
 # Rendered only with fairness_checks (every framework and modality).
 FAIRNESS_FILES = ["configs/fairness.yaml", "configs/fairness/default.yaml", "tests/test_fairness.py"]
 FAIRNESS_PACKAGE_FILES = [
@@ -257,6 +265,8 @@ def assert_clean_project(project: Path, package: str) -> None:
     optional = [
         (answers["serving"], SERVING_FILES[0]),
         (answers["serving"], ["src/" + package + "/" + name for name in SERVING_FILES[1]]),
+        (not answers["serving"], BENCHMARK_FILES[0]),
+        (not answers["serving"], ["src/" + package + "/" + name for name in BENCHMARK_FILES[1]]),
     ]
     for chosen, relatives in [*optional, (answers["docker"], DOCKER_FILES)]:
         for relative in relatives:
@@ -545,7 +555,11 @@ def test_serving_renders_only_when_chosen_and_its_deploy_files_agree_with_the_se
     assert not (batch / "src/my_ml_project/serving").exists() and not (batch / "deploy").exists()
     batch_pyproject = (batch / "pyproject.toml").read_text()
     assert "fastapi" not in batch_pyproject and "uvicorn" not in batch_pyproject and "aiohttp" not in batch_pyproject
-    assert "serve:" not in (batch / "Makefile").read_text()
+    batch_makefile = (batch / "Makefile").read_text()
+    assert "serve:" not in batch_makefile and "loadtest:" not in batch_makefile and "benchmark:" in batch_makefile
+    batch_readiness = (batch / "configs/readiness.yaml").read_text()
+    assert "loadtest_report: null" in batch_readiness
+    assert "benchmark_report: ${paths.artifacts_dir}/benchmark.json" in batch_readiness
     assert "prometheus" not in (batch / ".github/workflows/ci.yml").read_text()
 
     pyproject = (served / "pyproject.toml").read_text()
@@ -553,6 +567,7 @@ def test_serving_renders_only_when_chosen_and_its_deploy_files_agree_with_the_se
         assert dependency in pyproject, dependency
     makefile = (served / "Makefile").read_text()
     assert "serve:" in makefile and "loadtest:" in makefile and "docker-build:" in makefile
+    assert "benchmark" not in makefile and "benchmark" not in (served / "configs/readiness.yaml").read_text()
     assert "apt-get install -y --no-install-recommends prometheus" in (served / ".github/workflows/ci.yml").read_text()
 
     # Every metric the dashboard charts is one the server defines, with its Prometheus suffixes.

@@ -4,8 +4,9 @@ Run ``python -m <package>.readiness`` (or ``make readiness``) after ``make train
 requirement of the project becomes a check with a status:
 
 * ``pass`` / ``fail``: measured and compared with its target;
-* ``not measured``: the artifact that would measure it does not exist yet (latency needs
-  the serving load test, parity needs the ONNX export, fairness the fairness report,
+* ``not measured``: the artifact that would measure it does not exist yet, or describes an
+  older model (latency needs the serving load test, or in a project without a server the
+  local benchmark; parity needs the ONNX export, fairness the fairness report,
   explanations the explain stage, the tests line the result file ``make test`` writes);
   these are listed so nobody mistakes them for passing, but they do not fail the gate;
 * ``not applicable``: no target is set (e.g. no model-size budget for a cloud service), or
@@ -282,6 +283,78 @@ def serving_checks(report_path: Path | None, latency_budget_ms: float, throughpu
     ]
 
 
+def benchmark_checks(
+    report_path: Path, checkpoint: Path, latency_budget_ms: float, throughput_rps: float
+) -> list[Check]:
+    """p99 latency and throughput from the local benchmark (``artifacts/benchmark.json``).
+
+    For projects without a server (see ``benchmark.py``): latency passes when the p99 of
+    single-example forward passes is within the budget; throughput passes when the best
+    examples/s among the batch sizes whose per-batch p99 is within the budget reaches
+    ``throughput_rps``. It times the forward pass only, so it is a lower bound of a request's
+    cost, and says so. A benchmark older than the model measured another model: not measured.
+    """
+    latency_target = f"<= {latency_budget_ms:g} ms p99"
+    throughput_target = f">= {throughput_rps:g} examples/s within the latency budget"
+    if not report_path.is_file():
+        how = "run `make benchmark`"
+        return [
+            not_measured("p99 latency", latency_target, how),
+            not_measured("throughput", throughput_target, how),
+        ]
+    if predates_model(report_path, checkpoint):
+        how = f"{report_path} predates the trained model: run `make benchmark` again"
+        return [
+            not_measured("p99 latency", latency_target, how),
+            not_measured("throughput", throughput_target, how),
+        ]
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    source = f"{report['environment']['device']} (local benchmark, forward pass only)"
+    fix = "make the model smaller or faster (fewer layers, export, quantize) or revisit the budget"
+    p99 = report["single_example"]["p99_ms"]
+    latency_ok = p99 <= latency_budget_ms
+    latency = Check(
+        "p99 latency",
+        "pass" if latency_ok else "fail",
+        latency_target,
+        f"p99 {p99:.3f} ms single example on {source}",
+        "" if latency_ok else fix,
+    )
+    within = [row for row in report["batches"] if row["p99_ms"] <= latency_budget_ms]
+    best = max(within, key=lambda row: row["examples_per_s"], default=None)
+    if best is None:
+        return [
+            latency,
+            Check("throughput", "fail", throughput_target, "no batch size within the latency budget", fix),
+        ]
+    enough = best["examples_per_s"] >= throughput_rps
+    rate = (
+        f"{best['examples_per_s']:.1f} examples/s at batch size {best['batch_size']}, "
+        f"p99 {best['p99_ms']:.3f} ms on {source}"
+    )
+    throughput_fix = "batch more examples per pass, use more threads or a GPU, or make the model faster"
+    return [
+        latency,
+        Check(
+            "throughput",
+            "pass" if enough else "fail",
+            throughput_target,
+            rate,
+            "" if enough else throughput_fix,
+        ),
+    ]
+
+
+def latency_checks(settings: dict[str, Any], checkpoint: Path) -> list[Check]:
+    """Latency and throughput from the load test (with a server) or the local benchmark (without)."""
+    readiness = settings["readiness"]
+    budget_ms, rps = float(readiness["latency_budget_ms"]), float(readiness["throughput_rps"])
+    if settings.get("benchmark_report"):
+        return benchmark_checks(Path(settings["benchmark_report"]), checkpoint, budget_ms, rps)
+    loadtest_report = settings.get("loadtest_report")
+    return serving_checks(Path(loadtest_report) if loadtest_report else None, budget_ms, rps)
+
+
 def newest_change(folders: list[Path]) -> float:
     """When any Python file under ``folders`` last changed (0 when there are none)."""
     times = [path.stat().st_mtime for folder in folders for path in folder.rglob("*.py")]
@@ -326,11 +399,7 @@ def run_checks(settings: dict[str, Any]) -> list[Check]:
         model_size_check(
             checkpoint, readiness.get("model_size_budget_mb"), readiness["deployment_target"], export
         ),
-        *serving_checks(
-            Path(settings["loadtest_report"]) if settings.get("loadtest_report") else None,
-            float(readiness["latency_budget_ms"]),
-            float(readiness["throughput_rps"]),
-        ),
+        *latency_checks(settings, checkpoint),
         export_parity_check(export_report is not None, export),
         *fairness_checks(
             Path(settings["fairness_report"]) if settings.get("fairness_report") else None,
