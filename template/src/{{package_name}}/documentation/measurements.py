@@ -18,6 +18,9 @@ below. These fields are the whole contract between the stages and the documents:
 * ``explanations/explanations.json`` (``make explain``): ``method``, ``split``,
   ``num_examples``, ``explained_output``, ``baseline``, ``completeness.max_abs_error``,
   ``global_importance`` (``measure`` and ``columns`` or ``tokens`` (name -> value) or ``grid``).
+* ``benchmark.json`` (``make benchmark``, projects without a server): ``environment.device``,
+  optional ``environment.threads``; ``single_example`` (``p50_ms``, ``p95_ms``, ``p99_ms``);
+  ``batches`` (a list of ``batch_size``, ``p50_ms``, ``p99_ms``, ``examples_per_s``).
 * ``loadtest.json`` (``make loadtest``): ``settings`` (``latency_budget_ms``,
   ``throughput_rps``); ``machine.cpus``; ``backends`` (backend -> mode -> ``levels``: a list
   of ``concurrency``, ``requests_per_s``, ``p50_ms``, ``p95_ms``, ``p99_ms``, ``errors``).
@@ -230,6 +233,28 @@ def read_loadtest(path: Path) -> LoadTestReport | None:
 
 
 @dataclass(frozen=True)
+class BenchmarkReport:
+    """``benchmark.json``: in-process latency and throughput of the model's forward pass."""
+
+    device: str
+    threads: int | None
+    single_example: dict[str, float]  # p50_ms, p95_ms, p99_ms, ...
+    batches: list[dict[str, float]]  # batch_size, p50_ms, p99_ms, examples_per_s
+
+
+def read_benchmark(path: Path | None) -> BenchmarkReport | None:
+    data = _load_json(path) if path is not None else None
+    if data is None:
+        return None
+    return BenchmarkReport(
+        device=str(_field(data, "environment.device", path)),
+        threads=_field(data, "environment.threads", path, default=None),
+        single_example=dict(_field(data, "single_example", path)),
+        batches=list(_field(data, "batches", path)),
+    )
+
+
+@dataclass(frozen=True)
 class ExplanationsReport:
     """``explanations.json``: how predictions were explained and what drives them overall."""
 
@@ -273,6 +298,7 @@ class ArtifactFiles:
     export: Path
     loadtest: Path
     explanations: Path | None = None  # only in projects generated with explanations
+    benchmark: Path | None = None  # only in projects generated without a server
 
 
 @dataclass(frozen=True)
@@ -285,6 +311,7 @@ class Measurements:
     export: ExportReport | None
     loadtest: LoadTestReport | None
     explanations: ExplanationsReport | None = None
+    benchmark: BenchmarkReport | None = None
 
 
 def read_measurements(files: ArtifactFiles) -> Measurements:
@@ -295,4 +322,5 @@ def read_measurements(files: ArtifactFiles) -> Measurements:
         export=read_export(files.export),
         loadtest=read_loadtest(files.loadtest),
         explanations=read_explanations(files.explanations),
+        benchmark=read_benchmark(files.benchmark),
     )

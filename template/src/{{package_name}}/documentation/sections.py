@@ -11,6 +11,7 @@ from typing import Any
 
 from ..evaluation.metrics import metric_direction
 from .measurements import (
+    BenchmarkReport,
     DataSource,
     ExplanationsReport,
     ExportReport,
@@ -30,6 +31,7 @@ COMMANDS = {
     "test-split": "make train",
     "groups": "make fairness",
     "explanations": "make explain",
+    "benchmark": "make benchmark",
 }
 # The explanations block lists this many of the most important columns or tokens.
 TOP_INPUTS = 10
@@ -232,6 +234,31 @@ def explanations_block(explanations: ExplanationsReport | None) -> str:
     return "\n\n".join(parts)
 
 
+def benchmark_block(benchmark: BenchmarkReport | None) -> str:
+    """In-process latency and throughput of the forward pass (projects without a server)."""
+    if benchmark is None:
+        return not_measured("benchmark")
+    single = benchmark.single_example
+    threads = f", {benchmark.threads} threads" if benchmark.threads else ""
+    rows = [
+        [
+            str(int(batch["batch_size"])),
+            f"{batch['p50_ms']:.3g}",
+            f"{batch['p99_ms']:.3g}",
+            f"{batch['examples_per_s']:.4g}",
+        ]
+        for batch in benchmark.batches
+    ]
+    return "\n\n".join(
+        [
+            f"Local benchmark on {benchmark.device}{threads} (source: `benchmark.json`): the forward "
+            "pass on preprocessed test examples, in-process, without I/O or preprocessing. One example: "
+            f"p50 {single['p50_ms']:.3g} ms, p95 {single['p95_ms']:.3g} ms, p99 {single['p99_ms']:.3g} ms.",
+            table(["batch size", "p50 ms", "p99 ms", "examples/s"], rows),
+        ]
+    )
+
+
 def test_split_block(metrics: MetricsReport | None) -> str:
     """The test split's size and, for classification, its examples per class."""
     if metrics is None:
@@ -270,6 +297,7 @@ def block_contents(measurements: Measurements, settings: CardSettings) -> dict[s
         "test-split": test_split_block(measurements.metrics),
         "groups": groups_block(measurements.fairness),
         "explanations": explanations_block(measurements.explanations),
+        "benchmark": benchmark_block(measurements.benchmark),
     }
 
 
