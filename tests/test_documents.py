@@ -105,6 +105,7 @@ def test_the_card_front_matter_is_hub_metadata(
             "onnx_export": False,
             "sensitive_features": "",
             "fairness_checks": False,
+            "explainability": "none",
         },
         {"framework": "huggingface", "modality": "text"},
     ],
@@ -127,5 +128,6 @@ def test_fresh_documents_are_what_make_model_card_writes_before_any_run(copie, t
     expected = {"metrics", "test-split"}
     expected |= {"fairness", "groups"} if fairness else set()
     expected |= {"export"} if answers.get("onnx_export", True) else set()
-    expected |= {"latency"} if answers.get("serving", True) else set()
+    expected |= {"latency"} if answers.get("serving", True) else {"benchmark"}
+    expected |= {"explanations"} if answers.get("explainability") != "none" else set()
     assert set(re.findall(r"<!-- measured:([a-z-]+):start -->", "".join(documents.values()))) == expected
