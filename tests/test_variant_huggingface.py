@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import check, python, run
+from .conftest import assert_integrated_gradients_add_up, check, python, run
 from .test_render import assert_clean_project, render_ok
 
 HF_TEXT = {"framework": "huggingface", "modality": "text"}
@@ -133,7 +133,7 @@ def test_hugging_face_project_trains_above_chance_and_evaluates(hf_project: tupl
     assert json.loads(metrics_path.read_text())["metrics"] == trained["metrics"]
     check(run(python("-m", "my_ml_project.explain"), project, pythonpath=src, env=OFFLINE), "explain")
     explained = json.loads((project / "artifacts/explanations/explanations.json").read_text())
-    assert explained["method"] == "integrated_gradients" and explained["completeness"]["max_abs_error"] < 1e-2
+    assert_integrated_gradients_add_up(explained)
     assert_fairness_stage_runs_on_the_demo(modality, project)
 
 

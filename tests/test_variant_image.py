@@ -14,7 +14,7 @@ import yaml
 from PIL import Image
 
 from . import test_render
-from .conftest import check, python, run
+from .conftest import assert_integrated_gradients_add_up, check, python, run
 from .test_render import assert_clean_project, render_ok
 
 IMAGE = {"modality": "image"}
@@ -140,7 +140,7 @@ def test_image_project_trains_on_demo_images_and_evaluates(image_project: Path) 
     assert evaluated["num_examples"] == 135
     check(run(python("-m", "my_ml_project.explain"), image_project, pythonpath=src), "explain")
     explained = json.loads((image_project / "artifacts/explanations/explanations.json").read_text())
-    assert explained["method"] == "integrated_gradients" and explained["completeness"]["max_abs_error"] < 1e-2
+    assert_integrated_gradients_add_up(explained)
     check(run(python("-m", "my_ml_project.export"), image_project, pythonpath=src), "export")
     exported = json.loads((image_project / "artifacts" / "export.json").read_text())
     assert exported["parity"]["passed"] and exported["input"]["shape"] == ["batch", 3, 32, 32]
