@@ -58,15 +58,17 @@ def isolated_user_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     return data_dir
 
 
-def assert_integrated_gradients_add_up(explained: dict, tolerance: float = 0.01, max_steps: int = 1024) -> None:
+def assert_integrated_gradients_add_up(
+    explained: dict, *, min_share_within: float = 0.75, tolerance: float = 0.01, max_steps: int = 1024
+) -> None:
     """The explain stage's contract for integrated gradients (configs/explain.yaml defaults).
 
     Every example adds up to its logit difference within ``tolerance``, or was integrated with
-    ``max_steps`` and reports what is left; most examples must add up.
+    ``max_steps`` and reports what is left; at least ``min_share_within`` of them add up.
     """
     assert explained["method"] == "integrated_gradients"
     key = "convergence_delta" if explained["modality"] == "image" else "completeness_error"
     errors = [abs(example[key]) for example in explained["examples"]]
     steps = [example["n_steps"] for example in explained["examples"]]
     assert all(error <= tolerance or step == max_steps for error, step in zip(errors, steps, strict=True))
-    assert sum(error <= tolerance for error in errors) >= 0.75 * len(errors), (errors, steps)
+    assert sum(error <= tolerance for error in errors) >= min_share_within * len(errors), (errors, steps)
