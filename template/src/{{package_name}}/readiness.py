@@ -72,15 +72,27 @@ def metric_check(metrics_path: Path, target_metric: str, target_value: float) ->
     return Check("test metric", "pass" if passed else "fail", target, f"{measured:.4f}", fix)
 
 
+def predates_model(report_path: Path, checkpoint: Path) -> bool:
+    """Whether ``report_path`` is older than the trained model (a file, or a model folder's files)."""
+    model_files = [checkpoint] if checkpoint.is_file() else [p for p in checkpoint.glob("*") if p.is_file()]
+    return bool(model_files) and report_path.stat().st_mtime < max(p.stat().st_mtime for p in model_files)
+
+
+def stale_report(report_path: Path, command: str) -> str:
+    """How to fix a report older than the model: re-run the stage that writes it."""
+    return f"{report_path} predates the trained model: run `{command}`"
+
+
 def read_export_report(report_path: Path | None, checkpoint: Path) -> dict[str, Any] | None:
     """The export report, or ``None`` when the export has not run (or is not generated).
 
-    A report older than the checkpoint is returned with ``"stale": True``.
+    A report older than the model (a checkpoint file, or a model folder) is returned with
+    ``"stale": True``.
     """
     if report_path is None or not report_path.is_file():
         return None
     report = json.loads(report_path.read_text(encoding="utf-8"))
-    report["stale"] = checkpoint.is_file() and checkpoint.stat().st_mtime > report_path.stat().st_mtime
+    report["stale"] = predates_model(report_path, checkpoint)
     return report
 
 
@@ -166,6 +178,14 @@ def not_measured(name: str, target: str, how: str) -> Check:
     return Check(name, "not measured", target, "—", how)
 
 
+def speed_not_measured(latency_target: str, throughput_target: str, how: str) -> list[Check]:
+    """The p99 latency and throughput lines while the report that measures both is missing or stale."""
+    return [
+        not_measured("p99 latency", latency_target, how),
+        not_measured("throughput", throughput_target, how),
+    ]
+
+
 def fairness_checks(report_path: Path | None, checkpoint: Path) -> list[Check]:
     """One line per fairness threshold, as judged by the fairness stage in ``fairness.json``.
 
@@ -179,8 +199,7 @@ def fairness_checks(report_path: Path | None, checkpoint: Path) -> list[Check]:
     if not report_path.is_file():
         return [not_measured("fairness", target, "run `make fairness`")]
     if predates_model(report_path, checkpoint):
-        stale = f"{report_path} predates the trained model: run `make fairness`"
-        return [not_measured("fairness", target, stale)]
+        return [not_measured("fairness", target, stale_report(report_path, "make fairness"))]
     report = json.loads(report_path.read_text(encoding="utf-8"))
     return [
         Check(
@@ -194,12 +213,6 @@ def fairness_checks(report_path: Path | None, checkpoint: Path) -> list[Check]:
     ]
 
 
-def predates_model(report_path: Path, checkpoint: Path) -> bool:
-    """Whether ``report_path`` is older than the trained model (a file, or a model folder's files)."""
-    model_files = [checkpoint] if checkpoint.is_file() else [p for p in checkpoint.glob("*") if p.is_file()]
-    return bool(model_files) and report_path.stat().st_mtime < max(p.stat().st_mtime for p in model_files)
-
-
 def explanations_check(report_path: Path | None, checkpoint: Path) -> Check:
     """Whether the explain stage has explained the current model (``explanations/explanations.json``).
 
@@ -211,9 +224,7 @@ def explanations_check(report_path: Path | None, checkpoint: Path) -> Check:
     if not report_path.is_file():
         return not_measured("explanations", target, "run `make explain`")
     if predates_model(report_path, checkpoint):
-        return not_measured(
-            "explanations", target, f"{report_path} predates the trained model: run `make explain`"
-        )
+        return not_measured("explanations", target, stale_report(report_path, "make explain"))
     report = json.loads(report_path.read_text(encoding="utf-8"))
     measured = (
         f"{report['method']} on {report['num_examples']} {report['split']} examples, "
@@ -250,11 +261,7 @@ def serving_checks(report_path: Path | None, latency_budget_ms: float, throughpu
             Check("throughput", "not applicable", throughput_target, "no server (serving=no)"),
         ]
     if not report_path.is_file():
-        how = "run `make loadtest`"
-        return [
-            not_measured("p99 latency", latency_target, how),
-            not_measured("throughput", throughput_target, how),
-        ]
+        return speed_not_measured(latency_target, throughput_target, "run `make loadtest`")
     report = json.loads(report_path.read_text(encoding="utf-8"))
     best = best_level_within(report, latency_budget_ms)
     server = f"{report['targets']['backend']}, {report['targets']['mode']}"
@@ -297,17 +304,10 @@ def benchmark_checks(
     latency_target = f"<= {latency_budget_ms:g} ms p99"
     throughput_target = f">= {throughput_rps:g} examples/s within the latency budget"
     if not report_path.is_file():
-        how = "run `make benchmark`"
-        return [
-            not_measured("p99 latency", latency_target, how),
-            not_measured("throughput", throughput_target, how),
-        ]
+        return speed_not_measured(latency_target, throughput_target, "run `make benchmark`")
     if predates_model(report_path, checkpoint):
-        how = f"{report_path} predates the trained model: run `make benchmark` again"
-        return [
-            not_measured("p99 latency", latency_target, how),
-            not_measured("throughput", throughput_target, how),
-        ]
+        how = stale_report(report_path, "make benchmark") + " again"
+        return speed_not_measured(latency_target, throughput_target, how)
     report = json.loads(report_path.read_text(encoding="utf-8"))
     source = f"{report['environment']['device']} (local benchmark, forward pass only)"
     fix = "make the model smaller or faster (fewer layers, export, quantize) or revisit the budget"
