@@ -15,8 +15,9 @@ import yaml
 from typer.testing import CliRunner
 
 from mlscaffold.cli import app
+from mlscaffold.template_store import PUBLIC_SOURCE
 
-from .conftest import REPO_ROOT, python, run
+from .conftest import REPO_ROOT, check, python, run
 
 runner = CliRunner()
 MODULE = "src/my_ml_project/models/mlp.py"
@@ -233,42 +234,122 @@ def install_wheel(wheel: Path, target: Path) -> Path:
     return target
 
 
-def newer_checkout(root: Path) -> Path:
-    """This checkout as mlscaffold 0.2.0, whose template changes one file and adds one."""
-    checkout = root / "checkout-0.2.0"
+def release_checkout(root: Path) -> Path:
+    """This checkout as a git repository whose HEAD is tagged as the release v0.1.0."""
+    checkout = root / "checkout"
     shutil.copytree(
         REPO_ROOT,
         checkout,
-        ignore=shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", "build", "dist", ".ruff_cache"),
+        ignore=shutil.ignore_patterns(
+            ".git", "__pycache__", "*.egg-info", "build", "dist", ".ruff_cache", "my-project"
+        ),
     )
+    git(checkout, "init", "--quiet", "-b", "main")
+    commit_all(checkout, "mlscaffold 0.1.0")
+    git(checkout, "tag", "v0.1.0")
+    return checkout
+
+
+def release_0_2_0(checkout: Path) -> None:
+    """mlscaffold 0.2.0, whose template changes one file and adds one, committed and tagged."""
     version_file = checkout / "src/mlscaffold/__init__.py"
     version_file.write_text(version_file.read_text().replace('__version__ = "0.1.0"', '__version__ = "0.2.0"'))
     pyproject = checkout / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('version = "0.1.0"', 'version = "0.2.0"', 1))
     template_improvements_in_place(checkout)
-    return checkout
+    commit_all(checkout, "mlscaffold 0.2.0")
+    git(checkout, "tag", "v0.2.0")
 
 
-@pytest.mark.slow
-def test_offline_update_after_upgrading_mlscaffold(tmp_path: Path) -> None:
-    """Generate with an installed wheel's bundled template, upgrade mlscaffold, update."""
-    old_site = install_wheel(build_wheel(REPO_ROOT, tmp_path / "dist-old"), tmp_path / "site-old")
-    generated = run(python("-m", "mlscaffold", "new", "project", "--defaults"), tmp_path, pythonpath=[old_site])
-    assert generated.returncode == 0, generated.stderr
-    project = tmp_path / "project"
-    recorded = answers(project)
-    assert recorded["_commit"] == "v0.1.0" and Path(recorded["_src_path"]).name == "template"
-    git(project, "init", "--quiet", "-b", "main")
-    commit_all(project, "Generated project")
-    own_edits(project)
+def machine(root: Path) -> dict[str, str]:
+    """The environment of another machine: its own template store, home, caches and git
+    configuration, and no network (git may only read local repositories)."""
+    home = root / "home"
+    home.mkdir(parents=True)
+    return {
+        "MLSCAFFOLD_DATA_DIR": str(root / "data"),
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(root / "cache"),
+        "XDG_CONFIG_HOME": str(root / "config"),
+        "XDG_DATA_HOME": str(root / "share"),
+        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_ALLOW_PROTOCOL": "file",
+    }
 
-    new_site = install_wheel(build_wheel(newer_checkout(tmp_path), tmp_path / "dist-new"), tmp_path / "site-new")
-    checked = run(python("-m", "mlscaffold", "check-update", "project"), tmp_path, pythonpath=[new_site])
-    assert "newer template version available: v0.2.0" in checked.stdout, checked.stdout + checked.stderr
-    updated = run(python("-m", "mlscaffold", "update", "project"), tmp_path, pythonpath=[new_site])
-    assert updated.returncode == 0, updated.stdout + updated.stderr
+
+def clone(project: Path, destination: Path) -> Path:
+    git(project.parent, "clone", "--quiet", str(project), str(destination))
+    return destination
+
+
+def assert_v0_2_0_with_owner_edits(project: Path) -> None:
     assert "dropout: float = 0.25,  # tuned by the owners" in (project / MODULE).read_text()
     assert "max_epochs: 45" in (project / TRAINER_CONFIG).read_text()
     assert "## Show the targets (v2)" in (project / "Makefile").read_text()
     assert (project / "docs/CHANGELOG.md").is_file()
-    assert answers(project)["_commit"] == "v0.2.0"
+    assert answers(project)["_commit"] == "v0.2.0" and answers(project)["_src_path"] == PUBLIC_SOURCE
+
+
+@pytest.mark.slow
+def test_teammates_update_offline_on_their_own_machines(tmp_path: Path) -> None:
+    """The author generates with mlscaffold 0.1.0; teammates who only ever installed 0.2.0
+    clone the project and update it on machines with fresh template stores, offline."""
+    checkout = release_checkout(tmp_path)
+    old_site = install_wheel(build_wheel(checkout, tmp_path / "dist-old"), tmp_path / "site-old")
+    author = machine(tmp_path / "author")
+    generated = run(
+        python("-m", "mlscaffold", "new", "project", "--defaults"), tmp_path, pythonpath=[old_site], env=author
+    )
+    assert generated.returncode == 0, generated.stderr
+    project = tmp_path / "project"
+    # A source that means the same on every machine, not a path into the author's home.
+    assert answers(project)["_src_path"] == PUBLIC_SOURCE and answers(project)["_commit"] == "v0.1.0"
+    assert str(tmp_path) not in (project / ".copier-answers.yml").read_text()
+    git(project, "init", "--quiet", "-b", "main")
+    commit_all(project, "Generated project")
+    own_edits(project)
+
+    release_0_2_0(checkout)
+    new_site = install_wheel(build_wheel(checkout, tmp_path / "dist-new"), tmp_path / "site-new")
+
+    # A teammate with mlscaffold 0.2.0 only: its wheel carries the 0.1.0 template.
+    teammate, their_machine = clone(project, tmp_path / "teammate"), machine(tmp_path / "teammate-machine")
+    mlscaffold_0_2_0 = {"pythonpath": [new_site], "env": their_machine}
+    checked = run(python("-m", "mlscaffold", "check-update", teammate), tmp_path, **mlscaffold_0_2_0)
+    assert "newer template version available: v0.2.0" in checked.stdout, checked.stdout + checked.stderr
+    updated = run(python("-m", "mlscaffold", "update", teammate), tmp_path, **mlscaffold_0_2_0)
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert_v0_2_0_with_owner_edits(teammate)
+
+    # Another teammate runs plain `copier update`: offline it needs the one-time set-up.
+    other, other_machine = clone(project, tmp_path / "other"), machine(tmp_path / "other-machine")
+    plain_update = python("-m", "copier", "update", "--defaults", "--skip-answered")
+    refused = run(plain_update, other, env=other_machine)
+    assert refused.returncode != 0 and "github.com/mlscaffold/mlscaffold" in refused.stderr, refused.stderr
+    assert answers(other)["_commit"] == "v0.1.0"
+    setup = run(python("-m", "mlscaffold", "setup-offline"), tmp_path, pythonpath=[new_site], env=other_machine)
+    assert setup.returncode == 0 and "v0.1.0" in setup.stdout and "v0.2.0" in setup.stdout, setup.stdout + setup.stderr
+    check(run(plain_update, other, env=other_machine), "plain copier update after mlscaffold setup-offline")
+    assert_v0_2_0_with_owner_edits(other)
+
+
+def test_a_version_missing_from_the_store_gets_one_line_saying_what_to_run(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".copier-answers.yml").write_text(f"_commit: v0.0.9\n_src_path: {PUBLIC_SOURCE}\n")
+    result = runner.invoke(app, ["check-update", str(project)])
+    assert result.exit_code == 1
+    assert "template version v0.0.9 is not in this machine's template store" in result.output
+    assert "pipx run --spec mlscaffold==0.0.9 mlscaffold setup-offline" in result.output
+
+
+def test_a_store_path_of_another_machine_is_named_with_the_fix(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    elsewhere = "/home/someone-else/.local/share/mlscaffold/template"
+    (project / ".copier-answers.yml").write_text(f"_commit: v0.1.0\n_src_path: {elsewhere}\n")
+    result = runner.invoke(app, ["update", str(project)])
+    assert result.exit_code == 1
+    assert f"records the template store of another machine ({elsewhere})" in result.output
+    assert f"set _src_path: {PUBLIC_SOURCE}" in result.output

@@ -16,6 +16,7 @@ from mlscaffold.cli import app
 
 from . import test_render
 from .conftest import REPO_ROOT, assert_integrated_gradients_add_up, check, python, run
+from .demo_disparity import assert_demo_disparity_found
 from .test_render import assert_clean_project, render_ok
 
 TEXT = {"framework": "pytorch", "modality": "text"}
@@ -174,9 +175,7 @@ def test_text_project_trains_above_chance_and_evaluates(text_project: Path) -> N
     mitigation = "fairness.mitigation=threshold_optimizer"
     check(run(python("-m", "my_ml_project.fairness", mitigation), text_project, pythonpath=src), "fairness")
     fairness = json.loads((text_project / "artifacts" / "fairness.json").read_text())
-    before = fairness["features"]["dialect"]["disparities"]["equalized_odds_difference"]
-    after = fairness["mitigation"]["features"]["dialect"]["disparities"]["equalized_odds_difference"]
-    assert before >= 0.08 and after < before, (before, after)
+    assert_demo_disparity_found(fairness, "pytorch-text", mitigation=True)
     check(run(python("-m", "my_ml_project.data.demo", "data/demo.jsonl"), text_project, pythonpath=src), "demo data")
     from_file = run(
         python(

@@ -6,6 +6,8 @@ written, one-line error messages with the fix, exit codes scripts can rely on
 (0 success, 2 usage error, 1 anything else) and the next commands to run.
 """
 
+import contextlib
+import os
 import re
 import subprocess
 import sys
@@ -19,7 +21,18 @@ from packaging.version import InvalidVersion, Version
 
 from mlscaffold import __version__
 from mlscaffold.template import answerable_questions, bundled_template
-from mlscaffold.template_store import ensure_bundled_release, is_store, newest_first, store_path
+from mlscaffold.template_store import (
+    PUBLIC_SOURCE,
+    ensure_bundled_release,
+    is_bundled_source,
+    is_store,
+    looks_like_another_machines_store,
+    newest_first,
+    redirect_to_store,
+    store_path,
+    store_rule,
+    version_tags,
+)
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -213,16 +226,27 @@ def new(
 def resolve_source(template: str | None, vcs_ref: str | None) -> tuple[str, str | None]:
     """The template to render: the given one, or the bundled one as a tagged store release.
 
-    The bundled template is rendered from the local store (see ``template_store``) so the
-    project records a git source and tag that ``copier update`` can return to later.
+    The bundled template is committed to the local store (see ``template_store``) and
+    rendered as ``PUBLIC_SOURCE`` redirected there, so the project records a source and tag
+    that ``copier update`` can return to on any machine.
     """
     if template is not None:
         return template, vcs_ref
+    _, tag = prepare_store()
+    return PUBLIC_SOURCE, vcs_ref or tag
+
+
+def prepare_store() -> tuple[Path, str]:
+    """The store with the installed template (and the releases it carries) committed."""
     try:
-        repository, tag = ensure_bundled_release()
+        return ensure_bundled_release()
     except (OSError, RuntimeError) as error:
         raise CommandError(f"cannot prepare the bundled template in {store_path()}: {one_line(str(error))}") from error
-    return str(repository), vcs_ref or tag
+
+
+def template_source(source: str) -> contextlib.AbstractContextManager[None]:
+    """Where git finds ``source``: the local store for mlscaffold's own template."""
+    return redirect_to_store() if is_bundled_source(source) else contextlib.nullcontext()
 
 
 def render(
@@ -239,7 +263,7 @@ def render(
     import copier  # imported here: `--help` and `--version` stay fast
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), template_source(source):
             # Rendering from a source checkout with uncommitted edits is normal while
             # developing a template; Copier includes them and says so on every run.
             warnings.filterwarnings("ignore", message="Dirty template changes")
@@ -275,11 +299,16 @@ def read_project_answers(project: Path) -> dict[str, Any]:
     answers = yaml.safe_load(answers_path.read_text(encoding="utf-8")) or {}
     if "_src_path" not in answers:
         raise CommandError(f"{answers_path} does not record its template source (_src_path)")
+    if looks_like_another_machines_store(answers["_src_path"]):
+        raise CommandError(
+            f"{answers_path} records the template store of another machine ({answers['_src_path']}); "
+            f"set _src_path: {PUBLIC_SOURCE} in it, commit, and run this again"
+        )
     return answers
 
 
 def git_output(project: Path, *args: str) -> str:
-    result = subprocess.run(["git", *args], cwd=project, capture_output=True, text=True)
+    result = subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, env=dict(os.environ))
     if result.returncode != 0:
         raise CommandError(f"git {' '.join(args)} failed in {project}: {one_line(result.stderr)}")
     return result.stdout
@@ -300,14 +329,29 @@ def require_clean_git_tree(project: Path) -> None:
 
 
 def refresh_store_if_used(answers: dict[str, Any]) -> None:
-    """Make the installed mlscaffold's template available to projects rendered from the store."""
-    if is_store(answers["_src_path"]):
-        ensure_bundled_release()
+    """Make the installed template and the releases it carries available in the store.
+
+    A project made with mlscaffold's own template updates from the store; its recorded
+    version must be there, or the update cannot tell the owners' edits from the template.
+    """
+    source = answers["_src_path"]
+    if not (is_bundled_source(source) or is_store(source)):
+        return
+    repository, _ = prepare_store()
+    recorded = answers.get("_commit")
+    if recorded and recorded not in version_tags(repository):
+        base = recorded.lstrip("v").split(".post")[0].split("+")[0]
+        raise CommandError(
+            f"the project's template version {recorded} is not in this machine's template store ({repository}); "
+            f"run `pipx run --spec mlscaffold=={base} mlscaffold setup-offline` once (any run of that version "
+            "adds it to the store), then run this again"
+        )
 
 
 def newer_template_tags(source: str, current: str | None) -> list[str]:
     """Release tags of ``source`` newer than ``current``, newest first."""
-    listing = git_output(Path.cwd(), "ls-remote", "--tags", "--refs", str(source))
+    with template_source(source):
+        listing = git_output(Path.cwd(), "ls-remote", "--tags", "--refs", str(source))
     tags = (line.split("\t", 1)[1].removeprefix("refs/tags/") for line in listing.splitlines())
     try:
         floor = Version(current) if current else None
@@ -366,9 +410,15 @@ def update(
         require_clean_git_tree(project)
         refresh_store_if_used(answers)
         before = answers.get("_commit")
-        run_copier_update(
-            project, vcs_ref=vcs_ref, conflict=conflict, pretend=pretend, trust=trust or is_store(answers["_src_path"])
-        )
+        source = answers["_src_path"]
+        with template_source(source):
+            run_copier_update(
+                project,
+                vcs_ref=vcs_ref,
+                conflict=conflict,
+                pretend=pretend,
+                trust=trust or is_bundled_source(source) or is_store(source),
+            )
         if pretend:
             typer.echo(f"pretend: nothing written ({project} is at {before})")
             return
@@ -436,3 +486,30 @@ def check_update(
         typer.echo(f"newer template version available: {newer[0]} (project is at {current}); run mlscaffold update")
     else:
         typer.echo(f"up to date: template {current} is the newest release of {answers['_src_path']}")
+
+
+@app.command("setup-offline")
+def setup_offline(
+    remove: Annotated[bool, typer.Option("--remove", help="Take the rule out of the git configuration again.")] = False,
+) -> None:
+    """Let plain [cyan]copier update[/cyan] find mlscaffold's template offline, in this machine's store.
+
+    Projects record the public repository as their template source. This writes one rule
+    into your global git configuration ([cyan]url.<store>.insteadOf[/cyan]) so git, and so
+    Copier, reads that repository from the local store, which holds every template version
+    this mlscaffold carries. [cyan]mlscaffold update[/cyan] needs no set-up: it does the
+    same for its own process.
+    """
+    try:
+        repository, tag = prepare_store()
+        key, value = store_rule(repository)
+        if remove:
+            git_output(Path.cwd(), "config", "--global", "--unset-all", key)
+            typer.echo(f"removed {key} from the global git configuration")
+            return
+        git_output(Path.cwd(), "config", "--global", "--replace-all", key, value)
+    except CommandError as error:
+        fail(error)
+    typer.echo(f"template store {repository} holds {', '.join(version_tags(repository))} (installed: {tag})")
+    typer.echo(f"git now reads {PUBLIC_SOURCE} from it: plain `copier update` works offline")
+    typer.echo("undo with: mlscaffold setup-offline --remove")

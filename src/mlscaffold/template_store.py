@@ -2,26 +2,31 @@
 
 Copier updates a project by re-rendering its *recorded* template version, diffing it with
 the project and re-applying the owners' edits on top of the newer version. That needs a git
-repository with a tag per template version that stays where the answers file says it is.
-A wheel has no such repository, so mlscaffold keeps one under the user's data folder:
+repository with a tag per template version. A wheel has no such repository, so mlscaffold
+keeps one under the user's data folder (the *store*):
 
 * every time a bundled template is used, its files are committed there and tagged
   ``v<mlscaffold version>`` (a ``.postN`` tag if the same version's template changed, as in
-  a development checkout);
-* ``mlscaffold new`` renders from that repository at that tag, so ``.copier-answers.yml``
-  records the repository as ``_src_path`` and the tag as ``_commit``;
-* after ``pip install -U mlscaffold`` the next ``mlscaffold update`` or ``check-update``
-  adds the new version's tag, and both ``mlscaffold update`` and a plain ``copier update``
-  move the project forward, offline.
+  a development checkout), and the earlier releases the wheel carries (``history.bundle``,
+  see ``template_history``) are imported, so a newer mlscaffold can still update a project
+  made with an older one;
+* projects record a source that means the same on every machine: ``_src_path`` is the
+  public repository, ``PUBLIC_SOURCE``, and ``_commit`` the release tag. A path into one
+  user's data folder would break on a teammate's machine or a CI runner;
+* mlscaffold runs git and Copier with ``url.<store>.insteadOf=<PUBLIC_SOURCE>`` set for
+  that one process (``redirect_to_store``), so ``new``, ``update`` and ``check-update``
+  read the local store, offline, wherever the store lives. ``mlscaffold setup-offline``
+  writes the same rule into the user's git configuration once, so that a plain
+  ``copier update`` works offline too; without it, plain ``copier update`` fetches the
+  public repository (or a team's mirror of it).
 
 The location is ``$MLSCAFFOLD_DATA_DIR`` if set, otherwise the platform's user data folder.
 """
 
-import hashlib
+import contextlib
 import os
 import shutil
-import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import platformdirs
@@ -29,14 +34,10 @@ from packaging.version import InvalidVersion, Version
 
 from mlscaffold import __version__
 from mlscaffold.template import bundled_template
+from mlscaffold.template_history import BUNDLE_NAME, DIGEST_FILE, digest, git, import_releases, template_files
 
-DIGEST_FILE = ".mlscaffold-template-digest"
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "mlscaffold",
-    "GIT_AUTHOR_EMAIL": "mlscaffold@localhost",
-    "GIT_COMMITTER_NAME": "mlscaffold",
-    "GIT_COMMITTER_EMAIL": "mlscaffold@localhost",
-}
+# The template's public home: what projects record as their source (see the docstring).
+PUBLIC_SOURCE = "https://github.com/mlscaffold/mlscaffold.git"
 
 
 def store_path() -> Path:
@@ -45,41 +46,58 @@ def store_path() -> Path:
     return Path(root).expanduser().resolve() / "template"
 
 
+def is_bundled_source(source: str | Path) -> bool:
+    """Whether ``source`` (an answers file's ``_src_path``) is mlscaffold's own template."""
+    return str(source).rstrip("/") in (PUBLIC_SOURCE, PUBLIC_SOURCE.removesuffix(".git"))
+
+
 def is_store(source: str | Path) -> bool:
-    """Whether ``source`` (an answers file's ``_src_path``) is this machine's store."""
+    """Whether ``source`` is this machine's store (projects made before ``PUBLIC_SOURCE``)."""
     try:
         return Path(source).expanduser().resolve() == store_path()
     except (OSError, ValueError):
         return False
 
 
-def git(repository: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", *args], cwd=repository, capture_output=True, text=True, env={**os.environ, **GIT_IDENTITY}
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed in {repository}: {result.stderr.strip()}")
-    return result.stdout
+def looks_like_another_machines_store(source: str | Path) -> bool:
+    """A store path recorded by an older mlscaffold on some other machine."""
+    path = Path(str(source))
+    return path.is_absolute() and path.name == "template" and "mlscaffold" in path.parts and not path.exists()
 
 
-def template_files(template_root: Path) -> list[Path]:
-    """The files that make the template: ``copier.yml`` and everything under ``template/``."""
-    files = [template_root / "copier.yml"]
-    files += sorted(
-        path for path in (template_root / "template").rglob("*") if path.is_file() and "__pycache__" not in path.parts
-    )
-    return files
+def store_rule(store: Path | None = None) -> tuple[str, str]:
+    """The git configuration entry (key, value) that reads ``PUBLIC_SOURCE`` from the store."""
+    return f"url.{(store or store_path()).as_posix()}.insteadOf", PUBLIC_SOURCE
 
 
-def digest(template_root: Path) -> str:
-    """A content hash of the template, to tell whether a version's files changed."""
-    hasher = hashlib.sha256()
-    for path in template_files(template_root):
-        hasher.update(path.relative_to(template_root).as_posix().encode())
-        hasher.update(b"\0")
-        hasher.update(path.read_bytes())
-        hasher.update(b"\0")
-    return hasher.hexdigest()
+def redirect_environment(store: Path | None = None) -> dict[str, str]:
+    """Environment variables that add ``store_rule`` to git's configuration for one process.
+
+    Git (2.31+) reads extra configuration from ``GIT_CONFIG_COUNT``/``KEY_n``/``VALUE_n``;
+    entries already there are kept.
+    """
+    count = int(os.environ.get("GIT_CONFIG_COUNT", "0") or 0)
+    key, value = store_rule(store)
+    return {"GIT_CONFIG_COUNT": str(count + 1), f"GIT_CONFIG_KEY_{count}": key, f"GIT_CONFIG_VALUE_{count}": value}
+
+
+@contextlib.contextmanager
+def redirect_to_store() -> Iterator[None]:
+    """Within the block, git (ours and Copier's) fetches ``PUBLIC_SOURCE`` from the store."""
+    from plumbum import local  # Copier runs git through plumbum, whose environment is its own copy
+
+    variables = redirect_environment()
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        with local.env(**variables):
+            yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def newest_first(tags: Iterable[str]) -> list[tuple[Version, str]]:
@@ -133,6 +151,7 @@ def ensure_bundled_release(template_root: Path | None = None) -> tuple[Path, str
     repository = store_path()
     if not (repository / ".git").is_dir():
         _initialise(repository)
+    import_releases(template_root / BUNDLE_NAME, repository)
     content_digest = digest(template_root)
     existing = _tag_for_release(repository, content_digest)
     if existing:
