@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from mlscaffold import __version__
 from mlscaffold.cli import app
-from mlscaffold.template_store import store_path
+from mlscaffold.template_store import PUBLIC_SOURCE, store_path, version_tags
 
 from .conftest import REPO_ROOT
 
@@ -92,9 +92,10 @@ def test_same_project_as_plain_copier_copy(tmp_path: Path) -> None:
     # Rendering a checkout with uncommitted edits makes Copier commit them in its clone,
     # so `_commit` differs between two renders of a dirty tree; every answer must agree.
     assert differing in ([], [".copier-answers.yml"])
-    # mlscaffold records its template store as the source (so updates work offline).
+    # mlscaffold records the public source, which it reads from its local store (offline).
     plain, cli = answers_of(tmp_path / "plain"), answers_of(tmp_path / "cli")
-    assert cli["_src_path"] == str(store_path()) and cli["_commit"] == f"v{__version__}"
+    assert cli["_src_path"] == PUBLIC_SOURCE and cli["_commit"] == f"v{__version__}"
+    assert f"v{__version__}" in version_tags(store_path())
     for recorded in (plain, cli):
         recorded.pop("_commit", None), recorded.pop("_src_path", None)
     assert plain == cli

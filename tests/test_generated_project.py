@@ -17,6 +17,7 @@ from huggingface_hub import ModelCard
 from typer.testing import CliRunner
 
 from mlscaffold.cli import app
+from mlscaffold.template_store import PUBLIC_SOURCE
 
 from .conftest import REPO_ROOT, check, python, run
 from .demo_disparity import assert_demo_disparity_found
@@ -166,6 +167,6 @@ def test_installed_wheel_renders_without_a_checkout(tmp_path: Path, isolated_use
     # Rendered from the installed copy, committed and tagged in the template store.
     store = isolated_user_state / "template"
     answers = yaml.safe_load((tmp_path / "from-wheel" / ".copier-answers.yml").read_text())
-    assert answers["_src_path"] == str(store) and answers["_commit"] == "v0.1.0"
+    assert answers["_src_path"] == PUBLIC_SOURCE and answers["_commit"] == "v0.1.0"
     assert (store / "copier.yml").read_bytes() == (site / "mlscaffold/_template/copier.yml").read_bytes()
     assert (tmp_path / "from-wheel" / "src/my_ml_project/training/trainer.py").is_file()
