@@ -21,8 +21,8 @@ HF_IMAGE = {"framework": "huggingface", "modality": "image", "data_format": "ima
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 # The demo reviews are balanced between two labels; the demo images between three shapes.
 CHANCE = {"text": 0.5, "image": 1 / 3}
-# Clearly above chance, with room for the tiny ViT's seed-to-seed spread on a few hundred images
-# (0.59-0.67 measured on the demo images).
+# Clearly above chance, with room for the tiny ResNet's seed-to-seed spread on a few hundred images
+# (bench/reports/demo_variants.json has the measured spread).
 REQUIRED_ACCURACY = {"text": 0.8, "image": 0.5}
 
 
@@ -34,7 +34,7 @@ def test_hugging_face_variant_renders_a_clean_project(copie, answers: dict) -> N
     assert {"model": "tiny"} in train["defaults"]
     assert not (project / "configs/model/pretrained.yaml").exists()
     tiny = yaml.safe_load((project / "configs/model/tiny.yaml").read_text())
-    assert tiny["pretrained"] is None and tiny["model_type"] == ("bert" if answers["modality"] == "text" else "vit")
+    assert tiny["pretrained"] is None and tiny["model_type"] == ("bert" if answers["modality"] == "text" else "resnet")
     evaluate = yaml.safe_load((project / "configs/evaluate.yaml").read_text())
     assert evaluate["model_dir"] == "${paths.artifacts_dir}/model" and "checkpoint" not in evaluate
     pyproject = (project / "pyproject.toml").read_text()
@@ -134,10 +134,7 @@ def test_hugging_face_project_trains_above_chance_and_evaluates(hf_project: tupl
     assert json.loads(metrics_path.read_text())["metrics"] == trained["metrics"]
     check(run(python("-m", "my_ml_project.explain"), project, pythonpath=src, env=OFFLINE), "explain")
     explained = json.loads((project / "artifacts/explanations/explanations.json").read_text())
-    # The tiny ViT's logit can change steeply along the path from the baseline: how many images
-    # still miss the tolerance at max_steps depends on the trained weights (7 of 16 in one CI
-    # run, 0 of 16 in another), so for it only the contract is checked.
-    assert_integrated_gradients_add_up(explained, min_share_within=0.75 if modality == "text" else 0.0)
+    assert_integrated_gradients_add_up(explained)
     assert_fairness_stage_runs_on_the_demo(modality, project)
 
 
