@@ -132,6 +132,7 @@ def assert_demo_disparity_found(report: dict[str, Any], variant: str, *, mitigat
     )
     if mitigation:
         assert result.mitigation_narrows_it, (
-            f"{variant}: mitigation left {result.mitigated_gap} of {result.gap_for_mitigation}; ThresholdOptimizer must "
-            f"narrow the demo's equalized-odds gap by more than {EXAMPLES} examples ({result.mitigation_margin:.4f})"
+            f"{variant}: mitigation left {result.mitigated_gap} of {result.gap_for_mitigation}; "
+            "ThresholdOptimizer must narrow the demo's equalized-odds gap by more than "
+            f"{EXAMPLES} examples ({result.mitigation_margin:.4f})"
         )
