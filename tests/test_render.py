@@ -188,8 +188,11 @@ SERVING_FILES = (
         "configs/serve.yaml",
         "configs/loadtest.yaml",
         "deploy/prometheus.yml",
+        "deploy/alerts.yml",
+        "deploy/alerts.test.yml",
         "deploy/grafana-dashboard.json",
         "tests/test_serve.py",
+        "tests/test_deploy.py",
     ],
     [
         "serve.py",
@@ -227,6 +230,8 @@ EXPLAIN_PACKAGE_FILES = [
 EXPLAIN_SERVING_FILE = "serving/explanations.py"  # and only with serving
 INTEGRATION_REFINEMENT_FILE = "explanations/refinement.py"  # integrated gradients only
 JINJA_RESIDUE = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
+# Go-template actions of Prometheus alert annotations (deploy/alerts.yml): rendered on purpose.
+PROMETHEUS_TEMPLATE = re.compile(r"\{\{ \$(labels\.[a-z_]+|value \| [A-Za-z]+) \}\}")
 
 
 def render_ok(copie, answers: dict) -> Path:
@@ -308,7 +313,7 @@ def assert_clean_project(project: Path, package: str) -> None:
         if path.is_file():
             assert path.suffix != ".jinja", path
             text = path.read_text(encoding="utf-8")
-            residue = JINJA_RESIDUE.search(text)
+            residue = JINJA_RESIDUE.search(PROMETHEUS_TEMPLATE.sub("", text))
             assert residue is None, f"{path}: Jinja residue {residue.group()!r}"
     assert compileall.compile_dir(project / "src", quiet=1, force=True)
     for command in (["check"], ["format", "--check"]):
@@ -585,10 +590,14 @@ def test_serving_renders_only_when_chosen_and_its_deploy_files_agree_with_the_se
     assert charted and charted <= defined, charted - defined
     promtool = shutil.which("promtool")
     if promtool:
-        checked = subprocess.run(
-            [promtool, "check", "config", "deploy/prometheus.yml"], cwd=served, capture_output=True, text=True
-        )
-        assert checked.returncode == 0, checked.stdout + checked.stderr
+        # Another name and latency budget: the alert rules still load, and their unit tests pass.
+        renamed = render_ok(copie, {"project_name": "Fraud Detector 2", "latency_budget_ms": 250})
+        assert 'job="fraud-detector-2-server"' in (renamed / "deploy/alerts.yml").read_text()
+        assert "> 0.25\n" in (renamed / "deploy/alerts.yml").read_text()
+        for project in (served, renamed):
+            for command in (("check", "config", "deploy/prometheus.yml"), ("test", "rules", "deploy/alerts.test.yml")):
+                checked = subprocess.run([promtool, *command], cwd=project, capture_output=True, text=True)
+                assert checked.returncode == 0, checked.stdout + checked.stderr
 
     dockerfile = (served / "Dockerfile").read_text()
     assert dockerfile.count("\nFROM ") == 2 and "AS build" in dockerfile and "AS runtime" in dockerfile

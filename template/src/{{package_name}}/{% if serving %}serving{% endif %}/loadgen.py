@@ -42,6 +42,7 @@ class LevelResult:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    max_ms: float
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -91,7 +92,17 @@ async def _closed_loop(
     seconds = time.perf_counter() - started
     milliseconds = np.array(latencies) * 1000.0 if latencies else np.zeros(1)
     p50, p95, p99 = np.percentile(milliseconds, [50, 95, 99]).tolist()
-    return LevelResult(concurrency, len(latencies), errors, seconds, len(latencies) / seconds, p50, p95, p99)
+    return LevelResult(
+        concurrency,
+        len(latencies),
+        errors,
+        seconds,
+        len(latencies) / seconds,
+        p50,
+        p95,
+        p99,
+        float(milliseconds.max()),
+    )
 
 
 def run_level(

@@ -33,7 +33,7 @@ async def send_json(
     send: Send, status: int, body: dict, headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
     """Send a complete JSON response from middleware (before or instead of the app)."""
-    content = json.dumps(body).encode()
+    content = json.dumps(body, allow_nan=False).encode()
     start_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": start_headers + (headers or [])})
     await send({"type": "http.response.body", "body": content})

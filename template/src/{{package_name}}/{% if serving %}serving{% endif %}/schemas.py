@@ -5,6 +5,7 @@ into the request body, and describes predictions and errors, so that the OpenAPI
 (``/docs``) names every field with an example.
 """
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,14 +34,18 @@ class Codec:
     """How one modality's instances are described and turned into the model's input tensor.
 
     ``encode`` applies exactly the preprocessing of training and evaluation and raises
-    :class:`InstanceError` for content the schema cannot check. ``encode_files`` exists for
-    modalities whose instances are files (images), which also accept multipart uploads.
+    :class:`InstanceError` for content the schema cannot check, including numbers that the
+    preprocessing cannot represent (they would reach the model as inf or NaN). ``encode_files``
+    exists for modalities whose instances are files (images), which also accept multipart uploads.
+    ``describe_outlier`` names the field of one encoded instance that lies furthest from the
+    training data, and how far, for the answer to an instance whose model output is not finite.
     """
 
     instance_model: type[BaseModel]
     encode: Callable[[Sequence[Any]], np.ndarray]
     example: dict[str, Any]
     encode_files: Callable[[Sequence[bytes]], np.ndarray] | None = None
+    describe_outlier: Callable[[np.ndarray], tuple[str, str]] | None = None
 
 
 class FieldError(BaseModel):
@@ -125,3 +130,13 @@ def response_model(task: str, class_names: Sequence[str]) -> type[BaseModel]:
             Field(description="One prediction per instance, in the request's order", examples=[[example]]),
         ),
     )
+
+
+def strict_json(body: Any) -> bytes:
+    """``body`` as standard JSON, refusing NaN and infinities (``ValueError``).
+
+    Python's ``json`` writes them as the literals ``NaN`` and ``Infinity`` by default, which
+    are not JSON: strict clients fail to parse the answer, and they break the response schema.
+    The server checks what it answers, so a ``ValueError`` here is a bug it answers with a 500.
+    """
+    return json.dumps(body, allow_nan=False).encode()
