@@ -6,19 +6,20 @@ uses it runs, exits 0 and reports wrong numbers. So every model file is hashed (
 when it is saved, and every loader compares the file with that hash before using it:
 
 * a single file (a PyTorch checkpoint ``best.pt``) gets a sidecar ``best.pt.sha256`` in
-  ``sha256sum`` format, so ``sha256sum -c best.pt.sha256`` checks it by hand too. It is
-  written (atomically) right after the checkpoint is renamed into place; a kill in the
-  few milliseconds between the two leaves the new checkpoint with the previous hash, which
-  is refused like any other mismatch: wrongly refusing a good file is the safe side.
+  ``sha256sum`` format, so ``sha256sum -c best.pt.sha256`` checks it by hand too. A save
+  deletes the previous sidecar just before it renames the new checkpoint into place and
+  writes the new sidecar (atomically) just after, so a kill in between leaves a checkpoint
+  without a sidecar, never one with another file's hash.
 * a folder (a Hugging Face model, a Trainer checkpoint) gets ``checksums.json``, the hash
   of every file of the save. It is written as ``{"complete": false}`` before the save
   starts and with the hashes once it has finished, so a save that was interrupted half-way
   is recognised as such instead of being loaded.
 
-A file or folder saved without checksums (by a version of the project from before they
-were recorded, or copied without its sidecar) still loads, with a warning that it cannot
-be verified: refusing it would strand every model trained before. Training again (or the
-next save of a resumed run) records the checksums.
+A file or folder without checksums (saved by a version of the project from before they
+were recorded, copied without its sidecar, or saved by a run killed between the rename and
+the sidecar) still loads, with a warning that it cannot be verified: refusing it would
+strand every model trained before. Training again (or the next save of a resumed run)
+records the checksums.
 """
 
 import hashlib
@@ -95,7 +96,8 @@ def verify_file(path: Path, what: str = "checkpoint") -> None:
     if expected is None:
         log.warning(
             "%s %s has no recorded checksum (%s is missing: saved by an earlier version of the project, "
-            "or copied without it), so it cannot be checked for damage; train again to record one",
+            "copied without it, or its save was interrupted), so it cannot be checked for damage; "
+            "train again to record one",
             what,
             path,
             checksum_path(path).name,

@@ -153,7 +153,9 @@ class RecordCheckpointChecksums(TrainerCallback):
     that ``train`` saves, is verified against its manifest.
     """
 
-    def on_save(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
+    def on_save(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
         folder = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
         if args.should_save and folder.is_dir():
             record_folder_checksums(folder)

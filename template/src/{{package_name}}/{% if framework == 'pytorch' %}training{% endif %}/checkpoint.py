@@ -35,13 +35,19 @@ LAST_CHECKPOINT = "last.pt"  # the latest completed epoch: what a resume continu
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
-    """Write ``state`` to ``path`` atomically (temporary file, fsync, rename), then its checksum."""
+    """Write ``state`` to ``path`` atomically (temporary file, fsync, rename), then its checksum.
+
+    The previous checksum is deleted just before the rename and the new one written just
+    after it, so a kill at any moment leaves a checkpoint with its own checksum or with none
+    (loaded with a warning), never the new checkpoint with the old checksum (refused).
+    """
     with atomic_writer(path) as handle:
         torch.save(state, handle)
         handle.flush()
         handle.seek(0)  # hash exactly the bytes the rename puts in place
         digest = hashlib.sha256()
         update_with_stream(digest, handle)
+        checksum_path(path).unlink(missing_ok=True)
     write_file_checksum(path, digest.hexdigest())
 
 
