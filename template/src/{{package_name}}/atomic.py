@@ -42,7 +42,7 @@ def temporary_path(path: Path) -> Path:
 def temporary_pattern(name: str) -> re.Pattern[str]:
     """The names of temporary files of writes of ``name``; group ``pid`` is the writer's, if recorded."""
     escaped = re.escape(name)
-    current = rf"\.(?P<pid>\d+)\.[0-9a-f]{{{RANDOM_HEX_DIGITS}}}"
+    current = r"\.(?P<pid>\d+)\.[0-9a-f]{8}"  # the pid and RANDOM_HEX_DIGITS of temporary_path
     earlier = r"\.[a-z0-9_]{8}"  # tempfile.mkstemp's 8 random characters, or nothing
     return re.compile(rf"\.{escaped}(?:{current}|{earlier})?{re.escape(TEMPORARY_SUFFIX)}")
 
