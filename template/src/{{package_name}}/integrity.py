@@ -39,7 +39,7 @@ HASH_CHUNK_BYTES = 1 << 20
 CHECKSUM_SUFFIX = ".sha256"
 FOLDER_MANIFEST = "checksums.json"
 MANIFEST_FORMAT = 1
-FIX = f"Restore it from a backup, or train again (python -m {PACKAGE}.train)."
+RECOVERY = f"Restore it from a backup, or train again (python -m {PACKAGE}.train)."
 
 
 class Digest(Protocol):
@@ -85,7 +85,7 @@ def recorded_file_checksum(path: Path) -> str | None:
     fields = sidecar.read_text(encoding="utf-8").split()
     if not fields or len(fields[0]) != 64:
         raise CheckpointError(
-            f"{sidecar} does not hold a SHA-256 (expected '<64 hex digits>  {path.name}'). {FIX}"
+            f"{sidecar} does not hold a SHA-256 (expected '<64 hex digits>  {path.name}'). {RECOVERY}"
         )
     return fields[0].lower()
 
@@ -113,7 +113,7 @@ def mismatch_message(what: str, path: Path, actual: str, expected: str, record: 
     return (
         f"{what} {path} is damaged: its SHA-256 is {actual[:16]}..., but {record.name} recorded "
         f"{expected[:16]}... when it was saved, so the file changed on disk since (a failing disk, "
-        f"an incomplete copy or an edit). {FIX}"
+        f"an incomplete copy or an edit). {RECOVERY}"
     )
 
 
@@ -155,9 +155,9 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"{path} is unreadable ({error}). {FIX}") from error
+        raise CheckpointError(f"{path} is unreadable ({error}). {RECOVERY}") from error
     if not isinstance(manifest, dict) or "complete" not in manifest:
-        raise CheckpointError(f"{path} is not a checksum manifest of this project. {FIX}")
+        raise CheckpointError(f"{path} is not a checksum manifest of this project. {RECOVERY}")
     return manifest
 
 
@@ -188,12 +188,12 @@ def verify_folder(folder: Path, what: str = "model") -> None:
         return
     if not manifest["complete"]:
         raise CheckpointError(
-            f"{what} {folder} is incomplete: its save was interrupted ({record.name} was never completed). {FIX}"
+            f"{what} {folder} is incomplete: its save was interrupted ({record.name} was never completed). {RECOVERY}"
         )
     for name, expected in manifest.get("files", {}).items():
         path = folder / name
         if not path.is_file():
-            raise CheckpointError(f"{what} {folder} is missing {name}, which {record.name} lists. {FIX}")
+            raise CheckpointError(f"{what} {folder} is missing {name}, which {record.name} lists. {RECOVERY}")
         actual = file_sha256(path)
         if actual != expected:
             raise CheckpointError(mismatch_message(f"{what} file", path, actual, expected, record))

@@ -47,6 +47,7 @@ from ..config import settings_from_mapping
 from ..devices import check_run_settings, resolve_device
 from ..errors import CheckpointError, NonFiniteLossError, ProjectError
 from ..evaluation.metrics import metric_direction
+from ..inference import check_weights_readable
 from ..integrity import folder_save_state, record_folder_checksums, verify_folder
 
 log = logging.getLogger(__name__)
@@ -288,6 +289,8 @@ def resume_checkpoint(resume: bool | str, checkpoint_dir: Path) -> str | None:
                 f"checkpoint (trainer.resume={checkpoint_dir}/checkpoint-<step>), or start a new run."
             )
     verify_folder(chosen, "checkpoint")
+    if folder_save_state(chosen) == "unrecorded":
+        check_weights_readable(chosen, "checkpoint")
     return str(chosen)
 
 
