@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-HASH_CHUNK_BYTES = 1 << 20
+from .integrity import update_with_file
 
 
 @dataclass(frozen=True)
@@ -24,12 +24,13 @@ class ArtifactPaths:
 
     @property
     def checkpoint_dir(self) -> Path:
-        """``best.pt`` and ``last.pt``, written by the Trainer (see training/checkpoint.py)."""
+        """PyTorch: ``best.pt`` and ``last.pt``, each with its ``.sha256`` (see training/checkpoint.py);
+        Hugging Face: the Trainer's ``checkpoint-<step>/`` folders, each with its ``checksums.json``."""
         return self.root / "checkpoints"
 
     @property
     def model_dir(self) -> Path:
-        """The exported best model (Hugging Face projects: weights, processor, config)."""
+        """The exported best model (Hugging Face projects: weights, processor, config, ``checksums.json``)."""
         return self.root / "model"
 
     @property
@@ -110,7 +111,5 @@ def weights_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     files = sorted(path.glob("*.safetensors")) if path.is_dir() else [path]
     for file in files:
-        with file.open("rb") as handle:
-            while chunk := handle.read(HASH_CHUNK_BYTES):
-                digest.update(chunk)
+        update_with_file(digest, file)
     return digest.hexdigest()

@@ -9,7 +9,6 @@ measured yet reads "Not measured yet" with the command to run. It ends by listin
 entries only people can fill that are still open (the readiness gate checks the same).
 """
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
+from .atomic import write_text_atomically
 from .config import CONFIG_DIR, PROJECT_ROOT, settings_from_mapping, to_plain
 from .documentation import (
     ArtifactFiles,
@@ -64,13 +64,6 @@ def render_document(
     return DocumentUpdate(path, new, new != old, unfilled_entries(new))
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename, so an interrupted run never leaves half a document."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def run_model_card(cfg: DictConfig) -> list[DocumentUpdate]:
     """Re-render every document of ``documents``; nothing is written unless all of them render."""
     settings = to_plain(cfg)
@@ -86,7 +79,7 @@ def run_model_card(cfg: DictConfig) -> list[DocumentUpdate]:
     ]
     for update in updates:
         if update.changed:
-            write_atomically(update.path, update.text)
+            write_text_atomically(update.path, update.text)  # never half a document
         print(f"{update.path}: {'updated' if update.changed else 'already up to date'}")
     open_entries = [(update.path, entry) for update in updates for entry in update.unfilled]
     if open_entries:

@@ -1,9 +1,17 @@
-"""Writing reports: JSON files that are valid JSON even when a metric is undefined."""
+"""Writing reports: JSON files that are valid JSON even when a metric is undefined.
+
+Every JSON artifact of the project (metrics, history, reports, the fitted preprocessing)
+goes through :func:`write_json`, which writes atomically: a stage killed while writing, or
+a value that cannot be serialised, leaves the previous file as it was instead of half a
+JSON document that breaks every later reader (readiness, the model card).
+"""
 
 import json
 import math
 from pathlib import Path
 from typing import Any
+
+from ..atomic import atomic_text_writer
 
 
 def json_safe(value: Any) -> Any:
@@ -18,6 +26,7 @@ def json_safe(value: Any) -> Any:
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` as indented JSON, creating the folder if needed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(json_safe(payload), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    """Write ``payload`` as indented JSON, atomically, creating the folder if needed."""
+    with atomic_text_writer(path) as handle:
+        json.dump(json_safe(payload), handle, indent=2, sort_keys=False)
+        handle.write("\n")

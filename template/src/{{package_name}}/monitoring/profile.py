@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from ..atomic import write_text_atomically
 from ..errors import ProjectError
 
 PACKAGE = __name__.split(".")[0]
@@ -200,10 +201,7 @@ class ReferenceProfile:
 
     def save(self, path: Path) -> Path:
         """Write the profile as JSON (atomically: a reader never sees half a file)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = path.with_name(f".{path.name}.tmp")
-        staging.write_text(json.dumps(self.to_dict(), allow_nan=False) + "\n", encoding="utf-8")
-        staging.replace(path)
+        write_text_atomically(path, json.dumps(self.to_dict(), allow_nan=False) + "\n")
         return path
 
     @classmethod

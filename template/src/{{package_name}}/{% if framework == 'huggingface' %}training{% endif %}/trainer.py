@@ -10,12 +10,17 @@ that it behaves like every other stage of the project:
 * checkpoints go to ``<artifacts>/checkpoints`` (the newest and the best are kept), the
   best model is saved with its tokenizer or image processor to ``<artifacts>/model``
   (safetensors: no pickles), and ``trainer.resume=true`` continues the same run;
+* every checkpoint gets ``checksums.json`` (the SHA-256 of each of its files) once the
+  Trainer has saved it; resuming, and loading the best epoch at the end, refuse a
+  checkpoint whose files changed since, and a resume skips a checkpoint whose save was
+  interrupted (see ``integrity.py``);
 * early stopping watches the same validation metric as model selection;
 * a NaN or infinite loss stops training with a message naming the step.
 """
 
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -35,17 +40,20 @@ from transformers import (
     TrainerState,
     TrainingArguments,
 )
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from transformers.utils import logging as transformers_logging
 
 from ..config import settings_from_mapping
 from ..devices import check_run_settings, resolve_device
 from ..errors import CheckpointError, NonFiniteLossError, ProjectError
 from ..evaluation.metrics import metric_direction
+from ..inference import check_weights_readable
+from ..integrity import folder_save_state, record_folder_checksums, verify_folder
 
 log = logging.getLogger(__name__)
 
 MetricFunction = Callable[[np.ndarray, np.ndarray], Mapping[str, Any]]
+TRAINER_STATE = "trainer_state.json"  # written by the Trainer after every other file of a checkpoint
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,30 @@ class LogEpochMetrics(TrainerCallback):
         log.info("epoch %.0f (step %d): val %s", state.epoch or 0, state.global_step, shown)
 
 
+class RecordCheckpointChecksums(TrainerCallback):
+    """Hashes every file of each checkpoint right after the Trainer saves it (``checksums.json``).
+
+    The Trainer writes a checkpoint's files in place, one after the other; the manifest is
+    written last, so a checkpoint without one was either saved by an earlier version of the
+    project or cut short by a kill (see :func:`checkpoint_is_usable`). At the end of
+    training the best checkpoint, whose weights the Trainer has just loaded into the model
+    that ``train`` saves, is verified against its manifest.
+    """
+
+    def on_save(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        folder = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
+        if args.should_save and folder.is_dir():
+            record_folder_checksums(folder)
+
+    def on_train_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        if args.load_best_model_at_end and state.best_model_checkpoint:
+            verify_folder(Path(state.best_model_checkpoint), "best checkpoint")
+
+
 def quiet_progress_bars() -> None:
     """Turn off Transformers' progress bars (shard writing, weight loading): logs stay readable."""
     transformers_logging.disable_progress_bar()
@@ -205,23 +237,61 @@ def training_arguments(
     )
 
 
+def checkpoint_folders(checkpoint_dir: Path) -> list[Path]:
+    """The Trainer's ``checkpoint-<step>`` folders in ``checkpoint_dir``, newest (highest step) first."""
+    if not checkpoint_dir.is_dir():
+        return []
+    folders = [
+        path
+        for path in checkpoint_dir.iterdir()
+        if path.is_dir() and re.fullmatch(rf"{PREFIX_CHECKPOINT_DIR}-\d+", path.name)
+    ]
+    return sorted(folders, key=lambda path: int(path.name.rsplit("-", 1)[1]), reverse=True)
+
+
+def checkpoint_is_usable(folder: Path) -> bool:
+    """Whether a save of ``folder`` finished: its manifest is complete, or (no manifest: an
+    earlier version of the project) the Trainer got as far as ``trainer_state.json``, which
+    it writes after the weights, optimizer, scheduler and RNG states."""
+    state = folder_save_state(folder)
+    return state == "complete" or (state == "unrecorded" and (folder / TRAINER_STATE).is_file())
+
+
 def resume_checkpoint(resume: bool | str, checkpoint_dir: Path) -> str | None:
-    """The checkpoint ``trainer.resume`` asks for: none, the newest in the folder, or a path."""
+    """The checkpoint ``trainer.resume`` asks for (none, the newest complete one, or a path), verified.
+
+    A checkpoint whose files no longer match their checksums is refused by name; with
+    ``trainer.resume=true``, checkpoints whose save was interrupted are skipped (logged).
+    """
     if resume is False or (isinstance(resume, str) and resume.lower() == "false"):
         return None
     if resume is True or (isinstance(resume, str) and resume.lower() in ("true", "last")):
-        last = get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
-        if last is None:
+        folders = checkpoint_folders(checkpoint_dir)
+        usable = [folder for folder in folders if checkpoint_is_usable(folder)]
+        if not usable:
             raise CheckpointError(
-                f"trainer.resume is set but there is no checkpoint in {checkpoint_dir}. "
-                "Start a new run without trainer.resume, or pass trainer.resume=<checkpoint folder>."
+                f"trainer.resume is set but there is no {'complete ' if folders else ''}checkpoint in "
+                f"{checkpoint_dir}. Start a new run without trainer.resume, or pass "
+                "trainer.resume=<checkpoint folder>."
             )
-        return last
-    if not Path(str(resume)).is_dir():
-        raise CheckpointError(
-            f"trainer.resume={resume} is not a checkpoint folder; pass one of {checkpoint_dir}/checkpoint-*."
-        )
-    return str(resume)
+        for skipped in folders[: folders.index(usable[0])]:
+            log.warning("skipping %s: its save was interrupted before it finished", skipped)
+        chosen = usable[0]
+    else:
+        chosen = Path(str(resume))
+        if not chosen.is_dir():
+            raise CheckpointError(
+                f"trainer.resume={resume} is not a checkpoint folder; pass one of {checkpoint_dir}/checkpoint-*."
+            )
+        if not checkpoint_is_usable(chosen):
+            raise CheckpointError(
+                f"checkpoint {chosen} is incomplete: its save was interrupted. Pass an earlier "
+                f"checkpoint (trainer.resume={checkpoint_dir}/checkpoint-<step>), or start a new run."
+            )
+    verify_folder(chosen, "checkpoint")
+    if folder_save_state(chosen) == "unrecorded":
+        check_weights_readable(chosen, "checkpoint")
+    return str(chosen)
 
 
 def huggingface_metrics(metric_fn: MetricFunction) -> Callable[[EvalPrediction], dict[str, float]]:
@@ -258,6 +328,7 @@ def fit(
     all_callbacks: list[TrainerCallback] = [
         StopOnNonFiniteLoss(checkpoint_dir),
         LogEpochMetrics(),
+        RecordCheckpointChecksums(),
         *callbacks,
     ]
     early_stopping = None

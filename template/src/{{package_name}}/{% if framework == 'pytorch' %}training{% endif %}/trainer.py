@@ -32,6 +32,7 @@ from .checkpoint import (
     LAST_CHECKPOINT,
     capture_rng_state,
     load_checkpoint,
+    remove_interrupted_saves,
     restore_rng_state,
     save_checkpoint,
 )
@@ -212,6 +213,7 @@ class Trainer:
     # ------------------------------------------------------------------ loop
     def fit(self, train_loader: DataLoader, val_loader: DataLoader) -> FitResult:
         """Train until ``max_epochs`` or early stopping; resume first if configured."""
+        remove_interrupted_saves(self.checkpoint_dir)
         steps_per_epoch = self._steps_per_epoch(train_loader)
         if steps_per_epoch == 0:
             raise ProjectError("the training split yields no batches; add data or lower data.batch_size.")
