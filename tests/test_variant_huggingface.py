@@ -23,7 +23,7 @@ OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 CHANCE = {"text": 0.5, "image": 1 / 3}
 # Clearly above chance, with room for the tiny ResNet's seed-to-seed spread on a few hundred images
 # (bench/reports/demo_variants.json has the measured spread).
-REQUIRED_ACCURACY = {"text": 0.8, "image": 0.5}
+REQUIRED_ACCURACY = {"text": 0.8, "image": 0.65}
 
 
 @pytest.mark.parametrize("answers", [HF_TEXT, HF_IMAGE], ids=["text", "image"])
