@@ -100,6 +100,7 @@ class Terminal:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # child: becomes mlscaffold, with the pty as its terminal
             os.chdir(cwd)
+            os.environ["PROMPT_TOOLKIT_NO_CPR"] = "1"  # no cursor-position query to time out
             os.execv(sys.executable, [sys.executable, "-m", "mlscaffold", *arguments])
         # Wide enough that no choice and its reason wrap.
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 250, 0, 0))
@@ -126,8 +127,15 @@ class Terminal:
         shown, self.seen = self.screen[self.seen : found + len(text)], found + len(text)
         return shown
 
-    def settle(self, quiet: float = 0.4) -> str:
-        """Read until the screen stays unchanged for ``quiet`` s; return it since the last expect."""
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        """Wait until ``text`` is shown after the last expect, without moving past it."""
+        deadline = time.monotonic() + timeout
+        while text not in self.screen[self.seen :]:
+            if time.monotonic() > deadline or not self._read(0.1):
+                raise AssertionError(f"{text!r} never shown; the screen ends with:\n{self.screen[-3000:]}")
+
+    def press(self, *keys: bytes, quiet: float = 0.3) -> None:
+        """Press ``keys`` once the screen has been still for ``quiet`` seconds (a prompt waits)."""
         last_change = time.monotonic()
         while time.monotonic() - last_change < quiet:
             before = len(self.screen)
@@ -135,9 +143,6 @@ class Terminal:
                 break
             if len(self.screen) != before:
                 last_change = time.monotonic()
-        return self.screen[self.seen :]
-
-    def press(self, *keys: bytes) -> None:
         for key in keys:
             os.write(self.fd, key)
             time.sleep(0.15)
@@ -150,21 +155,31 @@ class Terminal:
         return os.waitstatus_to_exitcode(status)
 
 
-def choose(terminal: Terminal, question: str, keys: list[bytes], disabled: dict[str, str]) -> str:
-    """At ``question``, check each disabled choice shows its reason, press ``keys`` and Enter.
-
-    Returns the answer the prompt echoes after Enter.
-    """
+def choose(terminal: Terminal, question: str, keys: list[bytes], disabled: dict[str, str]) -> None:
+    """At ``question``, see each disabled choice with its reason, then press ``keys`` and Enter."""
     terminal.expect(question)
-    menu = terminal.settle()
     for title, reason in disabled.items():
-        assert f"- {title} ({reason})" in menu, f"{title} not disabled with its reason:\n{menu}"
+        terminal.wait_for(f"- {title} ({reason})")
     terminal.press(*keys, ENTER)
-    return terminal.settle()
+
+
+def accept_default(terminal: Terminal, question: str) -> None:
+    terminal.expect(question)
+    terminal.press(ENTER)
+
+
+def echoed(shown: str, question: str) -> str:
+    """What the prompt showed after its last mention of ``question``: the answer it echoes."""
+    return shown.split(question)[-1]
 
 
 def test_the_prompts_disable_unfitting_choices_with_the_reason_and_write_nothing(tmp_path: Path) -> None:
-    """Hugging Face, then the arrow keys try to reach Tables: it is disabled and skipped."""
+    """Hugging Face, then the arrow keys try to reach Tables: it is disabled and skipped.
+
+    On the way, every other choice that does not fit the answers so far is shown disabled
+    with its reason, and accelerator=cpu skips the mixed-precision question. Interrupted
+    before the end, the interview has written nothing.
+    """
     data = [argument for name, value in IDENTITY.items() for argument in ("-d", f"{name}={value}")]
     terminal = Terminal(["new", "proj", *data], tmp_path)
     choose(terminal, "Training framework", [DOWN], {})
@@ -172,46 +187,35 @@ def test_the_prompts_disable_unfitting_choices_with_the_reason_and_write_nothing
     tables = {
         "Tables (CSV or Parquet)": "Hugging Face models do not take tables; choose framework=pytorch for tabular data"
     }
-    answer = choose(terminal, "What the model reads", [UP, UP, UP], tables).split("What the model reads")[-1]
+    choose(terminal, "What the model reads", [UP, UP, UP], tables)
+    answer = echoed(terminal.expect("Hugging Face Hub model"), "What the model reads")
     assert "Images (folders of PNG/JPEG files)" in answer and "Tables" not in answer
-    terminal.expect("Hugging Face Hub model")
-    terminal.settle()
     terminal.press(ENTER)
     regression = {"Regression (a number)": "Regression is available for tabular data only; choose classification"}
-    answer = choose(terminal, "What the model predicts", [DOWN], regression).split("What the model predicts")[-1]
+    choose(terminal, "What the model predicts", [DOWN], regression)
+    answer = echoed(terminal.expect("The metric the model is selected and gated on"), "What the model predicts")
     assert "Classification" in answer and "Regression" not in answer
-    regression_metrics = {
-        title: f"{value} is a regression metric; for classification choose accuracy, f1, roc_auc, precision or recall"
-        for title, value in (("R²", "r2"), ("RMSE", "rmse"), ("MAE", "mae"))
-    }
-    choose(terminal, "The metric the model is selected and gated on", [], regression_metrics)
-    for question in ("Release target for that metric", "p99 latency budget", "Sustained requests per second"):
-        terminal.expect(question)
-        terminal.settle()
-        terminal.press(ENTER)
-    image_only = "Image data is read from image folders (image_folder); choose image_folder"
-    formats = {"CSV": image_only, "Parquet": image_only, "JSON Lines": image_only}
-    choose(terminal, "Format of your own data files", [UP], formats)
-    terminal.expect("Comma-separated columns that describe people")
-    assert "background" in terminal.settle(), "the image demo data's sensitive column is the default"
+    for title, value in (("R²", "r2"), ("RMSE", "rmse"), ("MAE", "mae")):
+        reason = f"{value} is a regression metric; for classification choose accuracy, f1, roc_auc, precision or recall"
+        terminal.wait_for(f"- {title} ({reason})")
     terminal.press(ENTER)
-    assert "cpu" in choose(terminal, "Where training runs", [DOWN], {}).split("Where training runs")[-1]
+    for question in ("Release target for that metric", "p99 latency budget", "Sustained requests per second"):
+        accept_default(terminal, question)
+    image_only = "Image data is read from image folders (image_folder); choose image_folder"
+    choose(terminal, "Format of your own data files", [UP], dict.fromkeys(["CSV", "Parquet", "JSON Lines"], image_only))
+    terminal.expect("Comma-separated columns that describe people")
+    terminal.wait_for("background")  # the image demo data's sensitive column is the default
+    terminal.press(ENTER)
+    choose(terminal, "Where training runs", [DOWN], {})
     # accelerator=cpu: mixed precision cannot matter, so the next question is the seed.
-    assert "mixed precision" not in terminal.expect("Random seed")
-    terminal.settle()
+    shown = terminal.expect("Random seed")
+    assert "cpu" in echoed(shown, "Where training runs") and "mixed precision" not in shown
     terminal.press(ENTER)
     for question in ("Check model quality across the sensitive groups", "Largest acceptable difference"):
-        terminal.expect(question)
-        terminal.settle()
-        terminal.press(ENTER)
-    shap = {
-        "SHAP values per input column (tabular)": (
-            "SHAP explanations are built for tables here; choose integrated_gradients for image data, or none"
-        )
-    }
-    choose(terminal, "How predictions are explained", [], shap)
+        accept_default(terminal, question)
+    shap = "SHAP explanations are built for tables here; choose integrated_gradients for image data, or none"
+    choose(terminal, "How predictions are explained", [], {"SHAP values per input column (tabular)": shap})
     terminal.expect("Privacy regimes")
-    terminal.settle()
     terminal.press(CTRL_C)
     assert terminal.exit_code() == 1
     assert "interrupted; nothing was rendered" in terminal.screen
