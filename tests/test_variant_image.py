@@ -99,7 +99,7 @@ def test_image_answers_reach_the_generated_files(copie) -> None:
 @pytest.mark.parametrize(
     ("answers", "message"),
     [
-        ({"data_format": "csv"}, "Image data is read from image_folder files"),
+        ({"data_format": "csv"}, "Image data is read from image folders (image_folder)"),
         ({"task": "regression", "target_metric": "r2"}, "Regression is available for tabular data only"),
     ],
 )

@@ -91,7 +91,8 @@ def test_text_option_variants_render_cleanly(copie, text_layout: None, answers: 
     package = answers.get("package_name", "my_ml_project")
     assert_clean_project(project, package)
     file_yaml = yaml.safe_load((project / "configs/data/file.yaml").read_text())
-    expected = [name.strip() for name in answers.get("sensitive_features", "sex").split(",") if name.strip()]
+    default = "dialect, age_group"  # the text demo data's sensitive columns
+    expected = [name.strip() for name in answers.get("sensitive_features", default).split(",") if name.strip()]
     assert file_yaml["sensitive_columns"] == expected
 
 
