@@ -518,6 +518,16 @@ def project_tests_check(report_path: Path, code_folders: list[Path]) -> Check:
     target = "the project's tests pass on the current code (make test)"
     if not report_path.is_file():
         return not_measured(name, target, "run `make test`")
+    suites = ElementTree.parse(report_path).getroot().iter("testsuite")
+    counts = {key: 0 for key in ("tests", "failures", "errors", "skipped")}
+    for suite in suites:
+        for key in counts:
+            counts[key] += int(suite.get(key, 0))
+    measured = ", ".join(f"{value} {key}" for key, value in counts.items())
+    if counts["tests"] == 0:
+        return Check(
+            name, "fail", target, "no tests ran", "run `make test` with the project's tests in place"
+        )
     recorded = tested_code(report_path)
     if recorded is None:
         return Check(
@@ -529,23 +539,13 @@ def project_tests_check(report_path: Path, code_folders: list[Path]) -> Check:
             "tests/conftest.py, or by an older version): run `make test` again",
         )
     if recorded != code_sha256(code_folders):
+        folders = " and ".join(f"{folder.name}/" for folder in code_folders)
         return Check(
             name,
             "fail",
             target,
             "stale result (other code)",
-            f"{report_path} tested other code than the current {' and '.join(f.name + '/' for f in code_folders)}: "
-            "run `make test` again",
-        )
-    suites = ElementTree.parse(report_path).getroot().iter("testsuite")
-    counts = {key: 0 for key in ("tests", "failures", "errors", "skipped")}
-    for suite in suites:
-        for key in counts:
-            counts[key] += int(suite.get(key, 0))
-    measured = ", ".join(f"{value} {key}" for key, value in counts.items())
-    if counts["tests"] == 0:
-        return Check(
-            name, "fail", target, "no tests ran", "run `make test` with the project's tests in place"
+            f"{report_path} tested other code than the current {folders}: run `make test` again",
         )
     if counts["failures"] or counts["errors"]:
         return Check(name, "fail", target, measured, "fix the failing tests (`make test` lists them)")

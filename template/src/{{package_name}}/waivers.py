@@ -23,7 +23,7 @@ from typing import Any
 from .documentation.placeholders import is_placeholder_like
 from .errors import ProjectError
 
-WHERE = "configs/readiness/default.yaml (waivers)"
+WHERE = "`waivers` in configs/readiness/default.yaml"
 # The checks that can lack a measurement, and when they do.
 WAIVABLE = {
     "model size": "no size budget is set (readiness.model_size_budget_mb: null)",
