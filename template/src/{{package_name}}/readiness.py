@@ -171,7 +171,7 @@ def metric_check(
     fix = "improve the model or data, or revisit the target with the product owners"
     text = f"{measured:.4f}"
     if export is not None and shipped_model(export) == "int8":
-        shipped = export.data["metrics"]["int8"].get(target_metric)
+        shipped = export.data["metrics"].get("int8", {}).get(target_metric)
         if shipped is None:
             return Check(
                 "test metric",
