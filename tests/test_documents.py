@@ -125,7 +125,7 @@ def test_fresh_documents_are_what_make_model_card_writes_before_any_run(copie, t
     assert result.stdout.count("already up to date") == 2, result.stdout
     assert {name: (project / "docs" / name).read_text() for name in documents} == documents
     fairness = answers.get("fairness_checks", True)
-    expected = {"metrics", "test-split"}
+    expected = {"metrics", "test-split", "waivers"}
     expected |= {"fairness", "groups"} if fairness else set()
     expected |= {"export"} if answers.get("onnx_export", True) else set()
     expected |= {"latency"} if answers.get("serving", True) else {"benchmark"}

@@ -91,6 +91,10 @@ def test_default_project_release_pipeline_runs_through_make(default_project: Pat
     statuses = {c["name"]: c["status"] for c in json.loads((artifacts / "readiness.json").read_text())["checks"]}
     assert statuses["test metric"] == statuses["export parity"] == statuses["explanations"] == "pass"
     assert statuses["documentation"] == "fail" and statuses["tests"] == "not measured"
+    # Not measured blocks the release too: no load test has run, and nothing is waived.
+    gate_report = json.loads((artifacts / "readiness.json").read_text())
+    assert {"tests", "p99 latency", "throughput", "documentation"} <= set(gate_report["blocking"])
+    assert gate_report["weights_sha256"] == explained["model"]["sha256"]  # the explained weights are current
     assert [name for name in statuses if name.startswith("fairness: ")], statuses
     card = ModelCard.load(default_project / "docs/model_card.md")  # re-rendered by make readiness
     reported = {result.metric_type: result.metric_value for result in card.data.eval_results}

@@ -373,7 +373,8 @@ def test_answers_reach_the_generated_files(copie) -> None:
     assert train["seed"] == 7
     readiness = yaml.safe_load((project / "configs/readiness/default.yaml").read_text())
     assert readiness["target_metric_value"] == 0.9 and readiness["latency_budget_ms"] == 20.0
-    assert readiness["model_size_budget_mb"] is None  # cloud: no size budget
+    assert readiness["model_size_budget_mb"] == 2048  # cloud has a size budget too
+    assert readiness["waivers"] == {}  # nothing is released unmeasured until the owners say why
     trainer = yaml.safe_load((project / "configs/trainer/default.yaml").read_text())
     assert trainer["accelerator"] == "cpu" and trainer["mixed_precision"] == "no"
     data_file = yaml.safe_load((project / "configs/data/file.yaml").read_text())

@@ -113,3 +113,19 @@ def weights_sha256(path: Path) -> str:
     for file in files:
         update_with_file(digest, file)
     return digest.hexdigest()
+
+
+def code_sha256(folders: list[Path]) -> str:
+    """SHA-256 of the Python files under ``folders`` (their paths and contents).
+
+    ``make test`` records it in its result file, so the readiness gate can tell whether the
+    tests ran on the code being released (modification times change on a checkout or a
+    copy; the contents do not).
+    """
+    digest = hashlib.sha256()
+    for folder in folders:
+        for file in sorted(folder.rglob("*.py")):
+            content = file.read_bytes()
+            digest.update(f"{folder.name}/{file.relative_to(folder).as_posix()} {len(content)}\n".encode())
+            digest.update(content)
+    return digest.hexdigest()

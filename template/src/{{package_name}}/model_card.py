@@ -5,7 +5,9 @@ Run it (or ``make model-card``) after the stages that measure something: ``make 
 rewrites only the measured blocks (between ``<!-- measured:NAME:start -->`` and
 ``<!-- measured:NAME:end -->``) and the ``model-index`` of the card's front matter; every
 other line of the documents is the owners' and stays as they wrote it. What has not been
-measured yet reads "Not measured yet" with the command to run. It ends by listing the
+measured yet reads "Not measured yet" with the command to run. The card's ``waivers`` block
+lists the readiness checks the owners release without measuring, with their reasons, from
+``waivers`` in ``configs/readiness/`` (the config the gate reads). It ends by listing the
 entries only people can fill that are still open (the readiness gate checks the same).
 """
 
@@ -29,6 +31,7 @@ from .documentation import (
 )
 from .documentation.front_matter import with_model_index
 from .errors import ProjectError, exit_on_user_error
+from .waivers import read_waivers
 
 MODEL_CARD = "model_card"  # the document whose front matter carries the model-index
 
@@ -71,7 +74,7 @@ def run_model_card(cfg: DictConfig) -> list[DocumentUpdate]:
     files = settings_from_mapping(ArtifactFiles, paths, group="artifacts", error=ProjectError)
     card = settings_from_mapping(CardSettings, settings["card"], group="card", error=ProjectError)
     measurements = read_measurements(files)
-    contents = block_contents(measurements, card)
+    contents = block_contents(measurements, card, read_waivers(settings["readiness"].get("waivers")))
     index = model_index(measurements, card)
     updates = [
         render_document(project_path(path), contents, index, front_matter=name == MODEL_CARD)

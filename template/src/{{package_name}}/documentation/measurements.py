@@ -12,7 +12,8 @@ below. These fields are the whole contract between the stages and the documents:
 * ``fairness.json`` (``make fairness``): ``threshold``; ``features`` (sensitive column ->
   ``groups`` (group -> metric -> value, with ``count``) and ``disparities`` (name -> value)).
 * ``export.json`` (``make export``): ``files.fp32.mb``, optional ``files.int8.mb``;
-  ``parity`` (``max_abs_diff``, ``tolerance``, ``passed``, ``num_examples``); ``metrics``
+  ``parity`` (``max_abs_diff``, null when an output was not finite, ``tolerance``, ``passed``,
+  ``num_examples``); ``metrics``
   (``target_metric``, and ``pytorch``, ``fp32``, optional ``int8``: metric -> value);
   ``size_budget`` (``budget_mb`` or null, ``met``).
 * ``explanations/explanations.json`` (``make explain``): ``method``, ``split``,
@@ -148,7 +149,7 @@ class ExportReport:
 
     fp32_mb: float
     int8_mb: float | None
-    parity_max_abs_diff: float
+    parity_max_abs_diff: float | None  # None: an output was NaN or inf, or of another shape
     parity_tolerance: float
     parity_passed: bool
     parity_examples: int
@@ -156,6 +157,10 @@ class ExportReport:
     metrics: dict[str, dict[str, float | None]]  # pytorch, fp32 and int8 -> metric -> value
     size_budget_mb: float | None
     size_budget_met: bool
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def read_export(path: Path) -> ExportReport | None:
@@ -169,7 +174,7 @@ def read_export(path: Path) -> ExportReport | None:
     return ExportReport(
         fp32_mb=float(_field(data, "files.fp32.mb", path)),
         int8_mb=_field(data, "files.int8.mb", path, default=None),
-        parity_max_abs_diff=float(_field(data, "parity.max_abs_diff", path)),
+        parity_max_abs_diff=_optional_float(_field(data, "parity.max_abs_diff", path)),
         parity_tolerance=float(_field(data, "parity.tolerance", path)),
         parity_passed=bool(_field(data, "parity.passed", path)),
         parity_examples=int(_field(data, "parity.num_examples", path)),

@@ -5,7 +5,7 @@ measured yet says so and names the command that measures it; the generated docum
 start with exactly these texts, so a re-render before any run changes nothing.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,8 @@ COMMANDS = {
     "explanations": "make explain",
     "benchmark": "make benchmark",
 }
+# Where the owners write their waivers of readiness checks (see waivers.py).
+WAIVERS_SOURCE = "`waivers` in `configs/readiness/default.yaml`"
 # The explanations block lists this many of the most important columns or tokens.
 TOP_INPUTS = 10
 METHOD_NAMES = {"shap": "SHAP", "integrated_gradients": "Integrated gradients (Captum)"}
@@ -146,6 +148,20 @@ def size_text(size_mb: float | None) -> str:
     return "—" if size_mb is None else f"{size_mb:.3g}"
 
 
+def parity_text(export: ExportReport) -> str:
+    """The parity sentence; the difference is undefined when an output was NaN or inf, or of another shape."""
+    difference = export.parity_max_abs_diff
+    measured = (
+        f"{difference:.3g}"
+        if difference is not None
+        else "undefined (an output was not a finite number, or of another shape)"
+    )
+    return (
+        f"Parity: max |PyTorch - onnxruntime| = {measured} on {export.parity_examples} test examples "
+        f"(tolerance {export.parity_tolerance:g}): {'passed' if export.parity_passed else 'FAILED'}."
+    )
+
+
 def export_block(export: ExportReport | None) -> str:
     if export is None:
         return not_measured("export")
@@ -164,9 +180,7 @@ def export_block(export: ExportReport | None) -> str:
     return "\n\n".join(
         [
             table(["model", "size (MB)", f"test {metric}"], rows),
-            f"Parity: max |PyTorch - onnxruntime| = {export.parity_max_abs_diff:.3g} on "
-            f"{export.parity_examples} test examples (tolerance {export.parity_tolerance:g}): "
-            f"{'passed' if export.parity_passed else 'FAILED'}. {budget} Source: `export.json`.",
+            f"{parity_text(export)} {budget} Source: `export.json`.",
         ]
     )
 
@@ -287,9 +301,29 @@ def groups_block(fairness: FairnessReport | None) -> str:
     )
 
 
-def block_contents(measurements: Measurements, settings: CardSettings) -> dict[str, str]:
-    """The content of every measured block, by name (see ``COMMANDS``)."""
+def waivers_block(waivers: Mapping[str, str]) -> str:
+    """The readiness checks the owners release without measuring, with their reasons.
+
+    Not a measurement but the owners' decision, kept in the config the gate reads, so the
+    card can never list other waivers than those the gate applies.
+    """
+    if not waivers:
+        return f"No readiness check is waived ({WAIVERS_SOURCE})."
+    return "\n\n".join(
+        [
+            f"The owners release this model without measuring these readiness checks ({WAIVERS_SOURCE}); "
+            "`make readiness` reports each of them as waived while it has no measurement.",
+            table(["check", "reason"], [[name, reason] for name, reason in waivers.items()]),
+        ]
+    )
+
+
+def block_contents(
+    measurements: Measurements, settings: CardSettings, waivers: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The content of every measured block, by name (see ``COMMANDS``), and the owners' waivers."""
     return {
+        "waivers": waivers_block(waivers or {}),
         "metrics": metrics_block(measurements.metrics, measurements.data_source, settings),
         "fairness": fairness_block(measurements.fairness),
         "export": export_block(measurements.export),

@@ -16,7 +16,9 @@ The stage (``explain.py``) writes one report per run::
       "seconds": ...
     }
 
-The readiness gate only needs the file to exist and be newer than the model.
+The readiness gate reads ``model.sha256`` (a report of other weights than the current model's
+fails) and ``completeness.max_abs_error`` (it fails above ``completeness_tolerance`` of
+``configs/explain.yaml``).
 """
 
 from collections.abc import Sequence

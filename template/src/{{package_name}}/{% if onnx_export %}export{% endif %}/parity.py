@@ -5,6 +5,7 @@ them as one batch, so a graph that only works for the example batch size, or tha
 examples within a batch, is caught as well as numerical drift.
 """
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +23,30 @@ ORT_ERROR_LEVEL = 3
 
 @dataclass(frozen=True)
 class ParityResult:
-    """Largest absolute difference between PyTorch and onnxruntime outputs, against the tolerance."""
+    """Largest absolute difference between PyTorch and onnxruntime outputs, against the tolerance.
+
+    ``max_abs_diff`` is NaN when an output is not finite and infinite when the shapes differ
+    (both are written as null in ``export.json``); ``non_finite`` counts the NaN and infinite
+    output values of each runtime, summed over the batches compared.
+    """
 
     max_abs_diff: float
     tolerance: float
     passed: bool
     num_examples: int
     batch_sizes: tuple[int, ...]
+    non_finite: dict[str, int]
+
+    def failure(self) -> str:
+        """Why the check failed, in a few words (empty when it passed)."""
+        if self.passed:
+            return ""
+        if any(self.non_finite.values()):
+            counts = ", ".join(f"{runtime} {count}" for runtime, count in self.non_finite.items())
+            return f"outputs that are not finite numbers (NaN or inf): {counts}"
+        if math.isinf(self.max_abs_diff):
+            return "onnxruntime's outputs have another shape than PyTorch's"
+        return f"onnxruntime's outputs differ from PyTorch's by up to {self.max_abs_diff:.3g}"
 
 
 def open_session(model_path: Path) -> ort.InferenceSession:
@@ -49,10 +67,18 @@ def session_outputs(session: ort.InferenceSession, loader: DataLoader) -> np.nda
 
 
 def max_abs_diff(actual: np.ndarray, expected: np.ndarray) -> float:
-    """Largest absolute difference; infinite when the shapes differ (e.g. a lost batch dimension)."""
+    """Largest absolute difference; infinite when the shapes differ (e.g. a lost batch dimension),
+    NaN when either holds a value that is not a finite number."""
     if actual.shape != expected.shape:
         return float("inf")
-    return float(np.abs(actual - expected).max())
+    if not (np.isfinite(actual).all() and np.isfinite(expected).all()):
+        return float("nan")
+    return float(np.abs(actual - expected).max(initial=0.0))
+
+
+def count_non_finite(values: np.ndarray) -> int:
+    """How many of ``values`` are NaN or infinite."""
+    return int(np.size(values) - np.count_nonzero(np.isfinite(values)))
 
 
 def first_inputs(loader: DataLoader, count: int) -> torch.Tensor:
@@ -70,18 +96,27 @@ def first_inputs(loader: DataLoader, count: int) -> torch.Tensor:
 def check_parity(
     model: nn.Module, session: ort.InferenceSession, examples: torch.Tensor, tolerance: float
 ) -> ParityResult:
-    """Compare ``model`` with ``session`` on ``examples``, one at a time and as one batch."""
+    """Compare ``model`` with ``session`` on ``examples``, one at a time and as one batch.
+
+    Passes only when every output of both runtimes is finite and every difference is within
+    ``tolerance``; the largest difference is NaN as soon as one of them is.
+    """
     model.eval()
     differences: list[float] = []
+    non_finite = {"pytorch": 0, "onnxruntime": 0}
     with torch.inference_mode():
         for batch in [*examples.split(1), examples]:
             expected = model(batch).float().cpu().numpy()
-            differences.append(max_abs_diff(run_session(session, batch), expected))
-    largest = max(differences)
+            actual = run_session(session, batch)
+            non_finite["pytorch"] += count_non_finite(expected)
+            non_finite["onnxruntime"] += count_non_finite(actual)
+            differences.append(max_abs_diff(actual, expected))
+    largest = float("nan") if any(math.isnan(value) for value in differences) else max(differences)
     return ParityResult(
         max_abs_diff=largest,
         tolerance=tolerance,
-        passed=bool(largest <= tolerance),
+        passed=not any(non_finite.values()) and bool(largest <= tolerance),
         num_examples=len(examples),
         batch_sizes=(1, len(examples)),
+        non_finite=non_finite,
     )
