@@ -151,19 +151,22 @@ def shipped_model(export: Report | None) -> str | None:
 
 
 def metric_check(
-    metrics_path: Path, target_metric: str, target_value: float, export: Report | None = None
+    metrics: Report | None, target_metric: str, target_value: float, export: Report | None = None
 ) -> Check:
     """The release metric on the test split against its target.
 
     It judges the model that ships: the INT8 model when the (current) export quantized it,
-    read from ``export.json``; otherwise the trained model, read from ``metrics.json``.
+    read from ``export.json``; otherwise the trained model, read from ``metrics.json``,
+    which must name the current weights (a copied or retrained checkpoint makes it stale).
     """
     target = f"{target_metric} {'<=' if target_metric in ('rmse', 'mae') else '>='} {target_value}"
-    if not metrics_path.is_file():
+    if metrics is None:
         return Check(
             "test metric", "fail", target, "no metrics.json", "run `make train` (or `make evaluate`)"
         )
-    measured = json.loads(metrics_path.read_text(encoding="utf-8"))["metrics"].get(target_metric)
+    if metrics.stale:
+        return stale_check("test metric", target, metrics)
+    measured = metrics.data.get("metrics", {}).get(target_metric)
     if measured is None:
         return Check(
             "test metric", "fail", target, f"{target_metric} not in metrics.json", "re-run `make evaluate`"
@@ -567,7 +570,10 @@ def run_checks(settings: dict[str, Any]) -> list[Check]:
     explanations_path = optional_path(settings.get("explanations_report"))
     return [
         metric_check(
-            Path(settings["metrics"]), readiness["target_metric"], readiness["target_metric_value"], export
+            read_report(Path(settings["metrics"]), current, "make evaluate"),
+            readiness["target_metric"],
+            readiness["target_metric_value"],
+            export,
         ),
         model_size_check(
             checkpoint, readiness.get("model_size_budget_mb"), readiness["deployment_target"], export
