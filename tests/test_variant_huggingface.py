@@ -149,5 +149,7 @@ def assert_fairness_stage_runs_on_the_demo(modality: str, project: Path) -> None
     check(fairness, "fairness")
     report = json.loads((project / "artifacts" / "fairness.json").read_text())
     assert_demo_disparity_found(report, f"huggingface-{modality}", mitigation=modality == "text")
+    feature = "dialect" if modality == "text" else "background"
+    assert report["features"][feature]["disparities"]["equalized_odds_difference"] > 0.05
     if modality == "image":
         assert report["mitigation"]["status"] == "not applicable"

@@ -157,6 +157,9 @@ def assert_demo_disparity_is_found(project: Path) -> None:
     check(run(python("-m", "my_ml_project.fairness"), project, pythonpath=src), "fairness")
     report = json.loads((project / "artifacts" / "fairness.json").read_text())
     assert_demo_disparity_found(report, "pytorch-image")  # dark backgrounds, by 3+ examples
+    groups = report["features"]["background"]["groups"]
+    assert groups["dark"]["accuracy"] < groups["light"]["accuracy"] - 0.05, groups
+    assert report["features"]["background"]["disparities"]["equalized_odds_difference"] >= 0.1
     assert report["mitigation"]["status"] == "not applicable"
     mitigation = "fairness.mitigation=threshold_optimizer"
     refused = run(python("-m", "my_ml_project.fairness", mitigation), project, pythonpath=src)

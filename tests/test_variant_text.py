@@ -177,6 +177,7 @@ def test_text_project_trains_above_chance_and_evaluates(text_project: Path) -> N
     check(run(python("-m", "my_ml_project.fairness", mitigation), text_project, pythonpath=src), "fairness")
     fairness = json.loads((text_project / "artifacts" / "fairness.json").read_text())
     assert_demo_disparity_found(fairness, "pytorch-text", mitigation=True)
+    assert fairness["features"]["dialect"]["disparities"]["equalized_odds_difference"] >= 0.08
     check(run(python("-m", "my_ml_project.data.demo", "data/demo.jsonl"), text_project, pythonpath=src), "demo data")
     from_file = run(
         python(
