@@ -26,7 +26,8 @@ import yaml
 from omegaconf import OmegaConf
 from typer.testing import CliRunner
 
-from mlscaffold.cli import YES_NO, app, is_yes_no
+from mlscaffold.answers import YES_NO, is_yes_no
+from mlscaffold.cli import app
 
 from .conftest import COPIER_YML, REPO_ROOT, check, load_copier_config, run
 from .test_render import assert_clean_project, render_ok

@@ -8,40 +8,25 @@ bundle with one commit per release of the template (``copier.yml`` and ``templat
 each ``vX.Y.Z`` tag of the mlscaffold repository), built when the wheel is built
 (``hatch_build.py``). The template store imports the releases it lacks from it.
 
-This module uses the standard library only: the wheel's build hook imports it in a build
+This module (and ``mlscaffold.git``) uses the standard library only: the wheel's build hook imports it in a build
 environment where mlscaffold's own dependencies are not installed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
+
+from mlscaffold.git import GIT_IDENTITY, git
 
 # Final releases only: development builds (``.postN``, ``.devN``) are never carried along.
 RELEASE_TAG = re.compile(r"^v\d+(\.\d+)*$")
 TEMPLATE_PATHS = ("copier.yml", "template")
 DIGEST_FILE = ".mlscaffold-template-digest"
 BUNDLE_NAME = "history.bundle"
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "mlscaffold",
-    "GIT_AUTHOR_EMAIL": "mlscaffold@localhost",
-    "GIT_COMMITTER_NAME": "mlscaffold",
-    "GIT_COMMITTER_EMAIL": "mlscaffold@localhost",
-}
-
-
-def git(repository: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", *args], cwd=repository, capture_output=True, text=True, env={**os.environ, **GIT_IDENTITY}
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed in {repository}: {result.stderr.strip()}")
-    return result.stdout
 
 
 def template_files(template_root: Path) -> list[Path]:
@@ -109,7 +94,7 @@ def build_bundle(source: Path, bundle: Path) -> list[str]:
             _extract_release(source, tag, history)
             (history / DIGEST_FILE).write_text(digest(history) + "\n")
             git(history, "add", "--all")
-            git(history, "commit", "--quiet", "--allow-empty", "-m", f"mlscaffold template {tag}")
+            git(history, "commit", "--quiet", "--allow-empty", "-m", f"mlscaffold template {tag}", env=GIT_IDENTITY)
             git(history, "tag", tag)
         bundle.parent.mkdir(parents=True, exist_ok=True)
         git(history, "bundle", "create", str(bundle.resolve()), "--tags")

@@ -33,8 +33,10 @@ import platformdirs
 from packaging.version import InvalidVersion, Version
 
 from mlscaffold import __version__
+from mlscaffold.errors import CommandError, one_line
+from mlscaffold.git import GIT_IDENTITY, GitError, git
 from mlscaffold.template import bundled_template
-from mlscaffold.template_history import BUNDLE_NAME, DIGEST_FILE, digest, git, import_releases, template_files
+from mlscaffold.template_history import BUNDLE_NAME, DIGEST_FILE, digest, import_releases, template_files
 
 # The template's public home: what projects record as their source (see the docstring).
 PUBLIC_SOURCE = "https://github.com/mlscaffold/mlscaffold.git"
@@ -166,6 +168,27 @@ def ensure_bundled_release(template_root: Path | None = None) -> tuple[Path, str
     (repository / DIGEST_FILE).write_text(content_digest + "\n")
     tag = _next_tag(repository)
     git(repository, "add", "--all")
-    git(repository, "commit", "--quiet", "--allow-empty", "-m", f"mlscaffold {__version__} template ({tag})")
+    git(
+        repository,
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "-m",
+        f"mlscaffold {__version__} template ({tag})",
+        env=GIT_IDENTITY,
+    )
     git(repository, "tag", tag)
     return repository, tag
+
+
+def prepare_store() -> tuple[Path, str]:
+    """``ensure_bundled_release`` for a command: a failure becomes its one-line error."""
+    try:
+        return ensure_bundled_release()
+    except (OSError, GitError) as error:
+        raise CommandError(f"cannot prepare the bundled template in {store_path()}: {one_line(str(error))}") from error
+
+
+def template_source(source: str | Path) -> contextlib.AbstractContextManager[None]:
+    """Where git finds ``source`` within the block: the store for mlscaffold's own template."""
+    return redirect_to_store() if is_bundled_source(source) else contextlib.nullcontext()
