@@ -117,7 +117,7 @@ def update(
     lines both changed are left as conflicts to resolve. Exits 1 while conflicts remain.
     See docs/releases.md for what each release moves.
     """
-    from mlscaffold.update import update_project
+    from mlscaffold.update import RELEASE_NOTES_URL, update_project
 
     try:
         outcome = update_project(project, vcs_ref=vcs_ref, conflict=conflict, pretend=pretend, trust=trust)
@@ -129,6 +129,12 @@ def update(
     typer.echo(f"updated {project} from template {outcome.before} to {outcome.after}")
     for relative in outcome.changed:
         typer.echo(f"  changed: {relative}")
+    if outcome.removed:
+        typer.echo(
+            f"note: the new template version removed or moved {len(outcome.removed)} file(s); Copier deleted them "
+            "here even where you had edited them (your versions: git diff HEAD -- PATH). "
+            f"The release notes say where they moved and how to carry edits over: {RELEASE_NOTES_URL}"
+        )
     if outcome.conflicts:
         for relative in outcome.conflicts:
             typer.secho(f"  conflict: {relative}", err=True, fg=typer.colors.RED)

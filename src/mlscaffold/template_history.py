@@ -60,11 +60,11 @@ def release_tags(repository: Path) -> list[str]:
     return sorted(releases, key=lambda tag: tuple(int(part) for part in tag[1:].split(".")))
 
 
-def _extract_release(source: Path, tag: str, destination: Path) -> None:
-    """Write ``copier.yml`` and ``template/`` of ``source`` at ``tag`` into ``destination``."""
+def extract_release(source: Path, ref: str, destination: Path) -> None:
+    """Write ``copier.yml`` and ``template/`` of ``source`` at ``ref`` (a tag or commit) into ``destination``."""
     with tempfile.TemporaryDirectory() as scratch:
         archive = Path(scratch) / "release.tar"
-        git(source, "archive", "--format=tar", f"--output={archive}", tag, *TEMPLATE_PATHS)
+        git(source, "archive", "--format=tar", f"--output={archive}", ref, *TEMPLATE_PATHS)
         with tarfile.open(archive) as tar:
             # the "data" filter (no links out, no absolute paths) where this Python has it
             safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
@@ -91,7 +91,7 @@ def build_bundle(source: Path, bundle: Path) -> list[str]:
             for entry in history.iterdir():
                 if entry.name != ".git":
                     _remove(entry)
-            _extract_release(source, tag, history)
+            extract_release(source, tag, history)
             (history / DIGEST_FILE).write_text(digest(history) + "\n")
             git(history, "add", "--all")
             git(history, "commit", "--quiet", "--allow-empty", "-m", f"mlscaffold template {tag}", env=GIT_IDENTITY)

@@ -36,6 +36,7 @@ from mlscaffold.template_store import (
 CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
 CONFLICT_MODES = ("inline", "rej")
 UNSAFE_HINT = "Pass --trust if you trust its source."
+RELEASE_NOTES_URL = "https://github.com/mlscaffold/mlscaffold/blob/main/docs/releases.md"
 
 
 @dataclass
@@ -46,6 +47,9 @@ class UpdateOutcome:
     after: str | None = None
     changed: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
+    # Files the new version no longer has (removed or moved): Copier deletes them even
+    # where the owners had edited them, so the command points at the release notes.
+    removed: list[str] = field(default_factory=list)
 
 
 def git_in(project: Path, *args: str) -> str:
@@ -122,9 +126,10 @@ def newer_template_tags(source: str, current: str | None) -> list[str]:
     ]
 
 
-def changed_files(project: Path) -> list[str]:
+def working_tree_status(project: Path) -> list[tuple[str, str]]:
+    """``(XY status, path)`` of every uncommitted change, untracked files included."""
     status = git_in(project, "status", "--porcelain", "--untracked-files=all")
-    return [line[3:].strip('"') for line in status.splitlines() if line.strip()]
+    return [(line[:2], line[3:].strip('"')) for line in status.splitlines() if line.strip()]
 
 
 def files_with_conflicts(project: Path, changed: list[str]) -> list[str]:
@@ -162,7 +167,9 @@ def update_project(project: Path, *, vcs_ref: str | None, conflict: str, pretend
     if pretend:
         return outcome
     outcome.after = read_project_answers(project).get("_commit")
-    outcome.changed = changed_files(project)
+    status = working_tree_status(project)
+    outcome.changed = [path for _, path in status]
+    outcome.removed = [path for code, path in status if "D" in code]
     outcome.conflicts = files_with_conflicts(project, outcome.changed)
     return outcome
 
