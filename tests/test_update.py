@@ -353,3 +353,155 @@ def test_a_store_path_of_another_machine_is_named_with_the_fix(tmp_path: Path) -
     assert result.exit_code == 1
     assert f"records the template store of another machine ({elsewhere})" in result.output
     assert f"set _src_path: {PUBLIC_SOURCE}" in result.output
+
+
+# ---------------------------------------------------------------- the previous release
+OWNER_LINE = "owner note: tuned for our data, keep"
+COMMENT_SYNTAX = {".py": "# {}", ".yaml": "# {}", ".yml": "# {}", ".toml": "# {}", ".md": "<!-- {} -->"}
+
+
+def previous_release_repository(root: Path) -> Path:
+    """A template repository: the previous release (``PREVIOUS_RELEASE``) tagged v1, this tree v2."""
+    from mlscaffold.releases import extract_previous_release
+
+    repository = root / "release-repo"
+    repository.mkdir()
+    git(repository, "init", "--quiet", "-b", "main")
+    extract_previous_release(REPO_ROOT, repository)
+    release(repository, "v1", "template of the previous release")
+    for name in ("copier.yml", "template"):
+        path = repository / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    shutil.copy2(REPO_ROOT / "copier.yml", repository / "copier.yml")
+    shutil.copytree(REPO_ROOT / "template", repository / "template", ignore=shutil.ignore_patterns("__pycache__"))
+    git(repository, "add", "--all")  # empty while this release changes nothing in the template
+    git(repository, "commit", "--quiet", "--allow-empty", "-m", "template of this release")
+    git(repository, "tag", "v2")
+    return repository
+
+
+def moved_files(package: str) -> dict[str, str]:
+    """The release notes' table of moved files (docs/releases.md), old path -> new path."""
+    from mlscaffold.releases import RELEASE_NOTES
+
+    lines = (REPO_ROOT / RELEASE_NOTES).read_text().splitlines()
+    start = lines.index("| old path | new path |") + 2  # below the header and its |---|---|
+    moved = {}
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        old, new = (cell.strip().strip("`").replace("<package>", package) for cell in line.strip("|").split("|")[:2])
+        moved[old] = new
+    return moved
+
+
+def stable_window(old: list[str], new: list[str], index: int, radius: int = 3) -> bool:
+    """Whether the lines around ``old[index]`` appear unchanged, in a row, in ``new``."""
+    window = old[max(index - radius, 0) : index + radius + 1]
+    return any(new[start : start + len(window)] == window for start in range(len(new) - len(window) + 1))
+
+
+def edit_a_config_value(project: Path, reference: Path, moved: dict[str, str]) -> tuple[str, str]:
+    """Change a number in a config the new version did not touch around it; returns (file, line).
+
+    The owners' edits that an update must keep are those in lines the template left alone
+    (where both changed, a conflict is right: tests above). The trainer's max_epochs first.
+    """
+    configs = sorted(project.glob("configs/**/*.yaml"), key=lambda path: "trainer" not in path.parts)
+    for config in configs:
+        relative = config.relative_to(project).as_posix()
+        if relative in moved or not (reference / relative).is_file():
+            continue
+        lines, new_lines = config.read_text().splitlines(), (reference / relative).read_text().splitlines()
+        for index, line in enumerate(lines):
+            key, _, value = line.partition(": ")
+            if key.isidentifier() and value.isdigit() and stable_window(lines, new_lines, index):
+                lines[index] = f"{key}: {int(value) + 7}"
+                config.write_text("\n".join(lines) + "\n")
+                return relative, lines[index]
+    raise AssertionError("no config value of the previous release is left alone by this one")
+
+
+def add_a_readme_section(project: Path, reference: Path) -> str:
+    """The owners' own README section, before a heading the new version kept as it was."""
+    lines = (project / "README.md").read_text().splitlines()
+    new_lines = (reference / "README.md").read_text().splitlines()
+    for index in range(len(lines) - 1, 0, -1):
+        if lines[index].startswith("## ") and stable_window(lines, new_lines, index):
+            section = ["## Team notes", "", OWNER_LINE, ""]
+            (project / "README.md").write_text("\n".join([*lines[:index], *section, *lines[index:]]) + "\n")
+            return "## Team notes"
+    raise AssertionError("no README heading of the previous release is left alone by this one")
+
+
+def edit_moved_files(project: Path, reference: Path, moved: dict[str, str]) -> dict[str, str]:
+    """Append an owner's line to every moved file this project has; returns old -> new path."""
+    edited = {}
+    for old, new in moved.items():
+        comment = COMMENT_SYNTAX.get(Path(old).suffix)
+        if comment and (project / old).is_file() and not (reference / old).exists() and (reference / new).is_file():
+            with (project / old).open("a") as file:
+                file.write(comment.format(OWNER_LINE) + "\n")
+            edited[old] = new
+    return edited
+
+
+def carry_over(project: Path, old: str, new: str) -> subprocess.CompletedProcess[str]:
+    """docs/releases.md's step: apply the edits of OLD.rej to NEW with git apply --reject."""
+    hunks = (project / f"{old}.rej").read_text().split("\n", 1)[1]
+    patch = f"--- a/{new}\n+++ b/{new}\n{hunks}"
+    return subprocess.run(["git", "apply", "--reject"], cwd=project, input=patch, capture_output=True, text=True)
+
+
+@pytest.mark.slow
+def test_the_previous_release_updates_keeping_owner_edits(tmp_path: Path) -> None:
+    """A project made with the previous release, edited by its owners, updates to this one.
+
+    Edits in files that stayed keep; an owner's file keeps; each moved file of the release
+    notes that the owners edited leaves OLD.rej, and the notes' step carries it to NEW.
+    """
+    template = previous_release_repository(tmp_path)
+    generated = runner.invoke(
+        app, ["new", str(tmp_path / "project"), "--defaults", "--template", str(template), "--vcs-ref", "v1"]
+    )
+    assert generated.exit_code == 0, generated.output
+    project = tmp_path / "project"
+    assert answers(project)["_commit"] == "v1"
+    git(project, "init", "--quiet", "-b", "main")
+    commit_all(project, "Generated project")
+    recorded = {key: value for key, value in answers(project).items() if not key.startswith("_")}
+    reference = tmp_path / "reference"  # this release with the same answers: where may owners edit?
+    copier.run_copy(str(template), reference, data=recorded, defaults=True, vcs_ref="v2", quiet=True)
+    package = recorded["package_name"]
+    moved = moved_files(package)
+    assert all(new for new in moved.values()), "every row of the moved-files table names a new path"
+
+    config, config_line = edit_a_config_value(project, reference, moved)
+    heading = add_a_readme_section(project, reference)
+    custom = project / "src" / package / "models" / "custom.py"
+    custom.write_text('"""Our own model."""\n\nCUSTOM = True\n')
+    edited_moved = edit_moved_files(project, reference, moved)
+    present = sorted(old for old in moved if (project / old).is_file())
+    assert sorted(edited_moved) == present, "each moved file this project has is edited (a comment syntax per suffix)"
+    commit_all(project, "Owner: tune a config, a README section, a model, edits in files this release moves")
+
+    result = runner.invoke(app, ["update", str(project), "--conflict", "rej"])
+    assert answers(project)["_commit"] == "v2", result.output
+    rejected = sorted(line.split("conflict: ", 1)[1] for line in result.output.splitlines() if "conflict: " in line)
+    assert rejected == sorted(f"{old}.rej" for old in edited_moved), result.output
+    assert result.exit_code == (1 if edited_moved else 0), result.output
+
+    assert config_line in (project / config).read_text().splitlines()
+    readme = (project / "README.md").read_text()
+    assert heading in readme and OWNER_LINE in readme
+    assert custom.read_text() == '"""Our own model."""\n\nCUSTOM = True\n'
+    for old, new in edited_moved.items():
+        assert not (project / old).exists() and (project / new).is_file(), (old, new)
+        assert OWNER_LINE in (project / f"{old}.rej").read_text()
+        assert OWNER_LINE in git(project, "show", f"HEAD:{old}")  # nothing lost: the last commit has it
+        carried = carry_over(project, old, new)
+        if carried.returncode == 0:
+            assert OWNER_LINE in (project / new).read_text(), (new, carried.stderr)
+        else:  # the template changed the end of the file too: the hunk waits in NEW.rej
+            assert OWNER_LINE in (project / f"{new}.rej").read_text(), (new, carried.stderr)
+    assert "git apply --reject" in (REPO_ROOT / "docs/releases.md").read_text()
