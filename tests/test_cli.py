@@ -1,15 +1,18 @@
 """The ``mlscaffold`` command: success paths, every refusal, and exit statuses."""
 
 import filecmp
+import subprocess
 from pathlib import Path
 
 import copier
 import pytest
 import yaml
+from copier.errors import InteractiveSessionError, PathNotAbsoluteError, UnsafeTemplateError, UserMessageError
 from typer.testing import CliRunner
 
 from mlscaffold import __version__
 from mlscaffold.cli import app
+from mlscaffold.copier_errors import from_copier, is_answer_error
 from mlscaffold.template_store import PUBLIC_SOURCE, store_path, version_tags
 
 from .conftest import REPO_ROOT
@@ -257,3 +260,51 @@ def test_interactive_interview_in_a_terminal_offers_preset_values_as_defaults(tm
     assert "Author or owning team" in output and "Random seed" in output  # it asked
     answers = answers_of(tmp_path / "proj")
     assert (answers["project_name"], answers["author_name"], answers["seed"]) == ("pty-demo", "Risk Team", 11)
+
+
+# ---------------------------------------------------------------- Copier's errors, by class
+def tiny_template(root: Path, config: str) -> Path:
+    """A one-question template (`name`, refused when it is 'bad'), committed and tagged v1."""
+    template = root / "tiny"
+    (template / "template").mkdir(parents=True)
+    (template / "copier.yml").write_text(
+        "_subdirectory: template\n"
+        "name:\n  type: str\n  default: demo\n"
+        "  validator: \"{% if name == 'bad' %}pick another name{% endif %}\"\n" + config
+    )
+    (template / "template/{{ name }}.txt").write_text("made by the tiny template\n")
+    for command in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "v1"], ["tag", "v1"]):
+        subprocess.run(["git", *command], cwd=template, check=True, capture_output=True)
+    return template
+
+
+def test_an_answer_copier_refuses_is_a_usage_error_naming_the_question(tmp_path: Path) -> None:
+    template = tiny_template(tmp_path, "")
+    result = invoke("new", tmp_path / "x", "--defaults", "--template", template, "-d", "name=bad")
+    assert_one_line_error(result, 2, "invalid answer for name: pick another name")
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_template_copier_cannot_open_is_status_1_even_with_answers(tmp_path: Path) -> None:
+    """Copier says both with a plain ValueError; the template's own failure is not the answer's."""
+    template = tiny_template(tmp_path, "")
+    result = invoke("new", tmp_path / "x", "--defaults", "--template", template, "--vcs-ref", "v9", "-d", "name=bad")
+    assert_one_line_error(result, 1, "Unknown revision")
+    assert "invalid answer" not in result.output
+
+
+def test_a_template_with_tasks_is_refused_naming_what_to_run_instead(tmp_path: Path) -> None:
+    template = tiny_template(tmp_path, "_tasks:\n  - touch ran-a-task\n")
+    result = invoke("new", tmp_path / "x", "--defaults", "--template", template)
+    assert_one_line_error(result, 1, "unsafe feature: tasks")
+    assert "use copier copy --trust" in result.output and not (tmp_path / "x").exists()
+
+
+def test_copier_errors_map_by_class_to_exit_statuses() -> None:
+    assert from_copier(InteractiveSessionError("Use --defaults"), unsafe_hint="").exit_code == 2
+    assert from_copier(UserMessageError("Cannot update: no _commit"), unsafe_hint="").exit_code == 1
+    unsafe = from_copier(UnsafeTemplateError(["migrations"]), unsafe_hint="Pass --trust.")
+    assert (unsafe.exit_code, str(unsafe)) == (1, "Template uses potentially unsafe feature: migrations. Pass --trust.")
+    assert from_copier(OSError("disk full"), unsafe_hint="").exit_code == 1
+    assert is_answer_error(ValueError("Invalid choice for 'task': 'x' is not in ['a']"))
+    assert not is_answer_error(PathNotAbsoluteError(path=Path("x")))  # a ValueError, but Copier's own
