@@ -303,8 +303,8 @@ def test_a_template_with_tasks_is_refused_naming_what_to_run_instead(tmp_path: P
 def test_copier_errors_map_by_class_to_exit_statuses() -> None:
     assert from_copier(InteractiveSessionError("Use --defaults"), unsafe_hint="").exit_code == 2
     assert from_copier(UserMessageError("Cannot update: no _commit"), unsafe_hint="").exit_code == 1
-    unsafe = from_copier(UnsafeTemplateError(["migrations"]), unsafe_hint="Pass --trust.")
-    assert (unsafe.exit_code, str(unsafe)) == (1, "Template uses potentially unsafe feature: migrations. Pass --trust.")
+    unsafe = from_copier(UnsafeTemplateError(["migrations"]), unsafe_hint="pass --trust")
+    assert (unsafe.exit_code, str(unsafe)) == (1, "Template uses potentially unsafe feature: migrations; pass --trust")
     assert from_copier(OSError("disk full"), unsafe_hint="").exit_code == 1
     assert is_answer_error(ValueError("Invalid choice for 'task': 'x' is not in ['a']"))
     assert not is_answer_error(PathNotAbsoluteError(path=Path("x")))  # a ValueError, but Copier's own

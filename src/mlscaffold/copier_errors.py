@@ -59,7 +59,7 @@ def from_copier(error: Exception, *, unsafe_hint: str) -> CommandError:
     """
     message = message_of(error)
     if isinstance(error, UnsafeTemplateError):
-        message = f"{one_line(str(error).splitlines()[0])} {unsafe_hint}"
+        message = f"{one_line(str(error).splitlines()[0]).rstrip('.')}; {unsafe_hint}"
     elif isinstance(error, InteractiveSessionError):
         message = f"{message}; add --defaults (with --data KEY=VALUE for the answers you want)"
     for kind, exit_code in COPIER_ERRORS:

@@ -20,7 +20,7 @@ from mlscaffold.errors import EXIT_USAGE, CommandError
 from mlscaffold.template import bundled_template
 from mlscaffold.template_store import PUBLIC_SOURCE, prepare_store, template_source
 
-UNSAFE_HINT = "mlscaffold new renders only templates without them; if you trust this one, use copier copy --trust."
+UNSAFE_HINT = "mlscaffold new renders only templates without them; if you trust this one, use copier copy --trust"
 
 
 def create(

@@ -35,7 +35,7 @@ from mlscaffold.template_store import (
 
 CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
 CONFLICT_MODES = ("inline", "rej")
-UNSAFE_HINT = "Pass --trust if you trust its source."
+UNSAFE_HINT = "pass --trust if you trust its source"
 RELEASE_NOTES_URL = "https://github.com/mlscaffold/mlscaffold/blob/main/docs/releases.md"
 
 
