@@ -505,3 +505,17 @@ def test_the_previous_release_updates_keeping_owner_edits(tmp_path: Path) -> Non
         else:  # the template changed the end of the file too: the hunk waits in NEW.rej
             assert OWNER_LINE in (project / f"{new}.rej").read_text(), (new, carried.stderr)
     assert "git apply --reject" in (REPO_ROOT / "docs/releases.md").read_text()
+
+
+def test_a_clone_without_the_previous_release_says_how_to_fetch_it(tmp_path: Path) -> None:
+    """A shallow clone of mlscaffold lacks the commit; the update test then says what to run."""
+    from mlscaffold.git import GitError
+    from mlscaffold.releases import PREVIOUS_RELEASE, extract_previous_release
+
+    shallow = tmp_path / "shallow"
+    shallow.mkdir()
+    git(shallow, "init", "--quiet", "-b", "main")
+    git(shallow, "commit", "--quiet", "--allow-empty", "-m", "a clone without the release")
+    with pytest.raises(GitError, match=r"not in the git history .*git fetch --unshallow"):
+        extract_previous_release(shallow, tmp_path / "out")
+    assert not (tmp_path / "out").exists() and len(PREVIOUS_RELEASE) == 40
