@@ -100,7 +100,7 @@ EXPECTED_FILES = [
     "configs/drift.yaml",
     "tests/test_drift.py",
 ]
-# The model card and datasheet generator (python -m <package>.model_card), in every variant.
+# The model card and datasheet generator (python -m <package>.documents), in every variant.
 DOCUMENTATION_FILES = [
     "model_card.py",
     "documentation/__init__.py",
@@ -110,7 +110,7 @@ DOCUMENTATION_FILES = [
     "documentation/placeholders.py",
     "documentation/sections.py",
 ]
-# Monitoring of inputs (reference profile, drift check, python -m <package>.drift), in every variant.
+# Monitoring of inputs (reference profile, drift check, python -m <package>.monitoring), in every variant.
 MONITORING_FILES = [
     "drift.py",
     *(f"monitoring/{name}.py" for name in ("__init__", "profile", "detector", "features", "inputs", "reference")),
@@ -607,7 +607,7 @@ def test_serving_renders_only_when_chosen_and_its_deploy_files_agree_with_the_se
     dockerfile = (served / "Dockerfile").read_text()
     assert dockerfile.count("\nFROM ") == 2 and "AS build" in dockerfile and "AS runtime" in dockerfile
     assert "\nUSER app" in dockerfile and "HEALTHCHECK" in dockerfile and "/readyz" in dockerfile
-    assert 'ENTRYPOINT ["python", "-m", "my_ml_project.serve"' in dockerfile
+    assert 'ENTRYPOINT ["python", "-m", "my_ml_project.serving"' in dockerfile
     assert "torchvision" in dockerfile and "--index-url https://download.pytorch.org/whl/cpu" in dockerfile
     dockerignore = (served / ".dockerignore").read_text().splitlines()
     assert {".git", ".venv", "tests", "artifacts", "!artifacts/checkpoints/best.pt", "!artifacts/export"} <= set(
