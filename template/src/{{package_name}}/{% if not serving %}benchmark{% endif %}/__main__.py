@@ -68,8 +68,8 @@ from ..core.artifacts import weights_sha256
 from ..core.config import CONFIG_DIR, SPLITS, settings_from_mapping, to_plain
 from ..core.devices import resolve_device
 from ..core.errors import ProjectError, exit_on_user_error
-from ..core.reporting import write_json
 from ..core.inference import evaluation_loader, load_trained_model
+from ..core.reporting import write_json
 
 log = logging.getLogger(__name__)
 
