@@ -9,7 +9,7 @@ owners' text, and ``placeholders.py`` lists what only people can fill. The comma
 from ..core.markers import find_blocks, replace_blocks
 from ..core.placeholders import PLACEHOLDER, unfilled_entries
 from .measurements import ArtifactFiles, Measurements, read_measurements
-from .sections import NOT_MEASURED, CardSettings, block_contents, model_index
+from .sections import NOT_MEASURED, CardSettings, ReleaseTargets, block_contents, model_index
 
 __all__ = [
     "NOT_MEASURED",
@@ -17,6 +17,7 @@ __all__ = [
     "ArtifactFiles",
     "CardSettings",
     "Measurements",
+    "ReleaseTargets",
     "block_contents",
     "find_blocks",
     "model_index",

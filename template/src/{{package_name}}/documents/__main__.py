@@ -25,6 +25,7 @@ from ..core.waivers import read_waivers
 from . import (
     ArtifactFiles,
     CardSettings,
+    ReleaseTargets,
     block_contents,
     model_index,
     read_measurements,
@@ -74,7 +75,8 @@ def run_model_card(cfg: DictConfig) -> list[DocumentUpdate]:
     files = settings_from_mapping(ArtifactFiles, paths, group="artifacts", error=ProjectError)
     card = settings_from_mapping(CardSettings, settings["card"], group="card", error=ProjectError)
     measurements = read_measurements(files)
-    contents = block_contents(measurements, card, read_waivers(settings["readiness"].get("waivers")))
+    targets = ReleaseTargets.from_configs(settings["readiness"], settings.get("fairness"))
+    contents = block_contents(measurements, card, targets, read_waivers(settings["readiness"].get("waivers")))
     index = model_index(measurements, card)
     updates = [
         render_document(project_path(path), contents, index, front_matter=name == MODEL_CARD)

@@ -35,6 +35,8 @@ COMMANDS = {
 }
 # Where the owners write their waivers of readiness checks (see waivers.py).
 WAIVERS_SOURCE = "`waivers` in `configs/readiness/default.yaml`"
+# Where the release targets are set (the targets block names it).
+TARGETS_SOURCE = "`configs/readiness/default.yaml`"
 # The explanations block lists this many of the most important columns or tokens.
 TOP_INPUTS = 10
 METHOD_NAMES = {"shap": "SHAP", "integrated_gradients": "Integrated gradients (Captum)"}
@@ -49,6 +51,40 @@ class CardSettings:
     model_name: str
     task_type: str  # a Hugging Face task id, e.g. tabular-classification
     demo_dataset: str
+    latency_per: str  # what one latency figure times: a request, or one example's forward pass
+    throughput_unit: str
+
+
+@dataclass(frozen=True)
+class ReleaseTargets:
+    """The targets the readiness gate judges, as configured (``configs/readiness/``, fairness).
+
+    The documents state them only in the regenerated ``targets`` block, so changing a number
+    in the configs and running ``make model-card`` can never leave a document contradicting it.
+    """
+
+    target_metric: str
+    target_metric_value: float
+    latency_budget_ms: float
+    throughput_rps: float
+    deployment_target: str
+    model_size_budget_mb: float | None
+    fairness_max_difference: float | None = None  # None: the project has no fairness checks
+    fairness_min_ratio: float | None = None
+
+    @classmethod
+    def from_configs(cls, readiness: Mapping[str, Any], fairness: Mapping[str, Any] | None) -> "ReleaseTargets":
+        """The targets from the readiness config and, when the project checks fairness, its config."""
+        return cls(
+            target_metric=readiness["target_metric"],
+            target_metric_value=readiness["target_metric_value"],
+            latency_budget_ms=readiness["latency_budget_ms"],
+            throughput_rps=readiness["throughput_rps"],
+            deployment_target=readiness["deployment_target"],
+            model_size_budget_mb=readiness["model_size_budget_mb"],
+            fairness_max_difference=fairness["max_difference"] if fairness else None,
+            fairness_min_ratio=fairness["min_ratio"] if fairness else None,
+        )
 
 
 def not_measured(block: str) -> str:
@@ -301,6 +337,28 @@ def groups_block(fairness: FairnessReport | None) -> str:
     )
 
 
+def targets_block(targets: ReleaseTargets, settings: CardSettings) -> str:
+    """The release targets as one table; the same block in the README and the model card."""
+    size = "no budget" if targets.model_size_budget_mb is None else f"≤ {targets.model_size_budget_mb:g} MB"
+    rows = [
+        [f"{targets.target_metric} on the test split", f"{comparison(targets.target_metric)} {targets.target_metric_value:g}"],
+        [f"p99 latency per {settings.latency_per}", f"≤ {targets.latency_budget_ms:g} ms"],
+        ["throughput", f"{targets.throughput_rps:g} {settings.throughput_unit}"],
+        ["deployment target", targets.deployment_target],
+        ["model size (the file that ships)", size],
+    ]
+    if targets.fairness_max_difference is not None:
+        rows.append(["largest difference between groups", f"≤ {targets.fairness_max_difference:g}"])
+        rows.append(["smallest ratio between groups", f"≥ {targets.fairness_min_ratio:g}"])
+    return "\n\n".join(
+        [
+            f"The targets `make readiness` judges, from {TARGETS_SOURCE}; change them there, then "
+            "`make model-card` rewrites this table.",
+            table(["target", "value"], rows),
+        ]
+    )
+
+
 def waivers_block(waivers: Mapping[str, str]) -> str:
     """The readiness checks the owners release without measuring, with their reasons.
 
@@ -319,10 +377,14 @@ def waivers_block(waivers: Mapping[str, str]) -> str:
 
 
 def block_contents(
-    measurements: Measurements, settings: CardSettings, waivers: Mapping[str, str] | None = None
+    measurements: Measurements,
+    settings: CardSettings,
+    targets: ReleaseTargets,
+    waivers: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The content of every measured block, by name (see ``COMMANDS``), and the owners' waivers."""
+    """The content of every regenerated block, by name (see ``COMMANDS``): measurements, targets, waivers."""
     return {
+        "targets": targets_block(targets, settings),
         "waivers": waivers_block(waivers or {}),
         "metrics": metrics_block(measurements.metrics, measurements.data_source, settings),
         "fairness": fairness_block(measurements.fairness),
