@@ -2,9 +2,11 @@
 
 Run it (or ``make model-card``) after the stages that measure something: ``make train`` or
 ``make evaluate`` (test metrics), ``make fairness``, ``make export``, ``make loadtest``. It
-rewrites only the measured blocks (between ``<!-- measured:NAME:start -->`` and
+rewrites only the regenerated blocks (between ``<!-- measured:NAME:start -->`` and
 ``<!-- measured:NAME:end -->``) and the ``model-index`` of the card's front matter; every
-other line of the documents is the owners' and stays as they wrote it. What has not been
+other line of the documents is the owners' and stays as they wrote it. The ``targets`` block
+(in the card and the README) states the release targets from ``configs/readiness/`` (and the
+fairness thresholds), so a changed target never leaves a document contradicting the gate. What has not been
 measured yet reads "Not measured yet" with the command to run. The card's ``waivers`` block
 lists the readiness checks the owners release without measuring, with their reasons, from
 ``waivers`` in ``configs/readiness/`` (the config the gate reads). It ends by listing the
@@ -53,9 +55,18 @@ def project_path(path: str) -> Path:
 
 
 def render_document(
-    path: Path, contents: dict[str, str], index: list[dict[str, Any]] | None, *, front_matter: bool
+    path: Path,
+    contents: dict[str, str],
+    index: list[dict[str, Any]] | None,
+    *,
+    front_matter: bool,
+    owners_entries: bool = True,
 ) -> DocumentUpdate:
-    """The new text of one document (not written yet)."""
+    """The new text of one document (not written yet).
+
+    ``owners_entries``: whether the document has entries only people can fill (the card and
+    the datasheet); the README only carries regenerated blocks among its prose.
+    """
     if not path.is_file():
         raise ProjectError(
             f"{path} not found. Restore it from version control (git checkout -- {path}), or point "
@@ -65,7 +76,7 @@ def render_document(
     new = replace_blocks(old, contents, str(path))
     if front_matter:
         new = with_model_index(new, index, str(path))
-    return DocumentUpdate(path, new, new != old, unfilled_entries(new))
+    return DocumentUpdate(path, new, new != old, unfilled_entries(new) if owners_entries else [])
 
 
 def run_model_card(cfg: DictConfig) -> list[DocumentUpdate]:
@@ -81,6 +92,9 @@ def run_model_card(cfg: DictConfig) -> list[DocumentUpdate]:
     updates = [
         render_document(project_path(path), contents, index, front_matter=name == MODEL_CARD)
         for name, path in settings["documents"].items()
+    ] + [
+        render_document(project_path(path), contents, None, front_matter=False, owners_entries=False)
+        for path in settings["block_only_files"].values()
     ]
     for update in updates:
         if update.changed:
