@@ -115,17 +115,18 @@ def test_fresh_documents_are_what_make_model_card_writes_before_any_run(copie, t
     """The texts the template starts the measured blocks with are the generator's own, so the
     first ``make model-card`` on a fresh project changes nothing."""
     project = render_ok(copie, answers)
-    documents = {name: (project / "docs" / name).read_text() for name in ("model_card.md", "datasheet.md")}
+    names = ("docs/model_card.md", "docs/datasheet.md", "README.md")
+    documents = {name: (project / name).read_text() for name in names}
     result = run(
         python("-m", "my_ml_project.documents", f"paths.artifacts_dir={tmp_path / 'nothing-yet'}"),
         project,
         pythonpath=[project / "src"],
     )
     check(result, "python -m my_ml_project.documents")
-    assert result.stdout.count("already up to date") == 2, result.stdout
-    assert {name: (project / "docs" / name).read_text() for name in documents} == documents
+    assert result.stdout.count("already up to date") == 3, result.stdout
+    assert {name: (project / name).read_text() for name in documents} == documents
     fairness = answers.get("fairness_checks", True)
-    expected = {"metrics", "test-split", "waivers"}
+    expected = {"metrics", "test-split", "waivers", "targets"}
     expected |= {"fairness", "groups"} if fairness else set()
     expected |= {"export"} if answers.get("onnx_export", True) else set()
     expected |= {"latency"} if answers.get("serving", True) else {"benchmark"}

@@ -126,8 +126,7 @@ def metrics_block(metrics: MetricsReport | None, source: DataSource | None, sett
             goal = f"{comparison(metric)} {target['target']}: {'met' if target['met'] else 'NOT met'}"
         rows.append([metric, number(value), goal])
     parts = [
-        f"{metrics.split.capitalize()} split of {name}: {metrics.num_examples} examples "
-        "(source: `metrics.json`).",
+        f"{metrics.split.capitalize()} split of {name}: {metrics.num_examples} examples (source: `metrics.json`).",
         table(["metric", "value", "release target"], rows),
     ]
     matrix, names = metrics.confusion_matrix, metrics.class_names
@@ -156,8 +155,7 @@ def fairness_block(fairness: FairnessReport | None) -> str:
             for group, values in feature.groups.items()
         ]
         disparity_rows = [
-            [name, number(value), within_limit(name, value, fairness)]
-            for name, value in feature.disparities.items()
+            [name, number(value), within_limit(name, value, fairness)] for name, value in feature.disparities.items()
         ]
         parts += [f"**{feature.feature}**", table(["group", *columns], group_rows)]
         if disparity_rows:
@@ -205,8 +203,7 @@ def export_block(export: ExportReport | None) -> str:
     sizes = {"pytorch": None, "fp32": export.fp32_mb, "int8": export.int8_mb}
     labels = {"pytorch": "PyTorch", "fp32": "ONNX fp32", "int8": "ONNX int8 (dynamic quantization)"}
     rows = [
-        [labels[kind], size_text(sizes[kind]), number(values.get(metric))]
-        for kind, values in export.metrics.items()
+        [labels[kind], size_text(sizes[kind]), number(values.get(metric))] for kind, values in export.metrics.items()
     ]
     budget = (
         f"Size budget: {export.size_budget_mb} MB: {'met' if export.size_budget_met else 'NOT met'}."
@@ -274,9 +271,7 @@ def explanations_block(explanations: ExplanationsReport | None) -> str:
         parts.append(table(["input", explanations.measure], rows))
     elif explanations.grid is not None:
         size = len(explanations.grid)
-        rows = [
-            [str(row), *(f"{value:.2g}" for value in cells)] for row, cells in enumerate(explanations.grid)
-        ]
+        rows = [[str(row), *(f"{value:.2g}" for value in cells)] for row, cells in enumerate(explanations.grid)]
         parts += [
             f"{explanations.measure.capitalize()} (row 0 is the top of the image):",
             table(["row \\ column", *map(str, range(size))], rows),
@@ -316,8 +311,7 @@ def test_split_block(metrics: MetricsReport | None) -> str:
     parts = [f"{metrics.split.capitalize()} split: {metrics.num_examples} examples (source: `metrics.json`)."]
     if metrics.confusion_matrix and len(metrics.class_names) == len(metrics.confusion_matrix):
         rows = [
-            [name, str(sum(counts))]
-            for name, counts in zip(metrics.class_names, metrics.confusion_matrix, strict=True)
+            [name, str(sum(counts))] for name, counts in zip(metrics.class_names, metrics.confusion_matrix, strict=True)
         ]
         parts.append(table(["class", "examples"], rows))
     return "\n\n".join(parts)
@@ -341,7 +335,10 @@ def targets_block(targets: ReleaseTargets, settings: CardSettings) -> str:
     """The release targets as one table; the same block in the README and the model card."""
     size = "no budget" if targets.model_size_budget_mb is None else f"≤ {targets.model_size_budget_mb:g} MB"
     rows = [
-        [f"{targets.target_metric} on the test split", f"{comparison(targets.target_metric)} {targets.target_metric_value:g}"],
+        [
+            f"{targets.target_metric} on the test split",
+            f"{comparison(targets.target_metric)} {targets.target_metric_value:g}",
+        ],
         [f"p99 latency per {settings.latency_per}", f"≤ {targets.latency_budget_ms:g} ms"],
         ["throughput", f"{targets.throughput_rps:g} {settings.throughput_unit}"],
         ["deployment target", targets.deployment_target],
