@@ -73,7 +73,9 @@ class ReleaseTargets:
     fairness_min_ratio: float | None = None
 
     @classmethod
-    def from_configs(cls, readiness: Mapping[str, Any], fairness: Mapping[str, Any] | None) -> "ReleaseTargets":
+    def from_configs(
+        cls, readiness: Mapping[str, Any], fairness: Mapping[str, Any] | None
+    ) -> "ReleaseTargets":
         """The targets from the readiness config and, when the project checks fairness, its config."""
         return cls(
             target_metric=readiness["target_metric"],
@@ -155,7 +157,8 @@ def fairness_block(fairness: FairnessReport | None) -> str:
             for group, values in feature.groups.items()
         ]
         disparity_rows = [
-            [name, number(value), within_limit(name, value, fairness)] for name, value in feature.disparities.items()
+            [name, number(value), within_limit(name, value, fairness)]
+            for name, value in feature.disparities.items()
         ]
         parts += [f"**{feature.feature}**", table(["group", *columns], group_rows)]
         if disparity_rows:
@@ -203,7 +206,8 @@ def export_block(export: ExportReport | None) -> str:
     sizes = {"pytorch": None, "fp32": export.fp32_mb, "int8": export.int8_mb}
     labels = {"pytorch": "PyTorch", "fp32": "ONNX fp32", "int8": "ONNX int8 (dynamic quantization)"}
     rows = [
-        [labels[kind], size_text(sizes[kind]), number(values.get(metric))] for kind, values in export.metrics.items()
+        [labels[kind], size_text(sizes[kind]), number(values.get(metric))]
+        for kind, values in export.metrics.items()
     ]
     budget = (
         f"Size budget: {export.size_budget_mb} MB: {'met' if export.size_budget_met else 'NOT met'}."
@@ -271,7 +275,9 @@ def explanations_block(explanations: ExplanationsReport | None) -> str:
         parts.append(table(["input", explanations.measure], rows))
     elif explanations.grid is not None:
         size = len(explanations.grid)
-        rows = [[str(row), *(f"{value:.2g}" for value in cells)] for row, cells in enumerate(explanations.grid)]
+        rows = [
+            [str(row), *(f"{value:.2g}" for value in cells)] for row, cells in enumerate(explanations.grid)
+        ]
         parts += [
             f"{explanations.measure.capitalize()} (row 0 is the top of the image):",
             table(["row \\ column", *map(str, range(size))], rows),
@@ -311,7 +317,8 @@ def test_split_block(metrics: MetricsReport | None) -> str:
     parts = [f"{metrics.split.capitalize()} split: {metrics.num_examples} examples (source: `metrics.json`)."]
     if metrics.confusion_matrix and len(metrics.class_names) == len(metrics.confusion_matrix):
         rows = [
-            [name, str(sum(counts))] for name, counts in zip(metrics.class_names, metrics.confusion_matrix, strict=True)
+            [name, str(sum(counts))]
+            for name, counts in zip(metrics.class_names, metrics.confusion_matrix, strict=True)
         ]
         parts.append(table(["class", "examples"], rows))
     return "\n\n".join(parts)
