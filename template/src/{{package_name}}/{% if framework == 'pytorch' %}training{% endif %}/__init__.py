@@ -1,6 +1,15 @@
-"""Training: the Trainer loop, its learning-rate schedule and checkpoint I/O."""
+"""Training: the Trainer loop, its callbacks, optimizer and schedule, and checkpoint I/O."""
 
+from .callbacks import Callback, FitResult, FitState
 from .checkpoint import load_checkpoint, save_checkpoint
-from .trainer import FitResult, Trainer, TrainerSettings
+from .trainer import Trainer, TrainerSettings
 
-__all__ = ["FitResult", "Trainer", "TrainerSettings", "load_checkpoint", "save_checkpoint"]
+__all__ = [
+    "Callback",
+    "FitResult",
+    "FitState",
+    "Trainer",
+    "TrainerSettings",
+    "load_checkpoint",
+    "save_checkpoint",
+]
