@@ -31,7 +31,9 @@ def _partial(config: Mapping[str, Any], key: str) -> functools.partial:
     try:
         factory = instantiate(dict(config), _partial_=True)
     except InstantiationException as error:
-        raise ProjectError(f"trainer.{key}._target_={config['_target_']} cannot be loaded: {error}") from error
+        raise ProjectError(
+            f"trainer.{key}._target_={config['_target_']} cannot be loaded: {error}"
+        ) from error
     return factory
 
 
@@ -65,11 +67,15 @@ def build_optimizer(config: Mapping[str, Any], model: nn.Module) -> torch.optim.
     try:
         optimizer: torch.optim.Optimizer = factory.func(groups, *factory.args, **keywords)
     except (TypeError, ValueError) as error:
-        raise ProjectError(f"trainer.optimizer ({config['_target_']}) refused its settings: {error}") from error
+        raise ProjectError(
+            f"trainer.optimizer ({config['_target_']}) refused its settings: {error}"
+        ) from error
     return optimizer
 
 
-def build_scheduler(config: Mapping[str, Any] | None, optimizer: torch.optim.Optimizer, total_steps: int) -> Any:
+def build_scheduler(
+    config: Mapping[str, Any] | None, optimizer: torch.optim.Optimizer, total_steps: int
+) -> Any:
     """The ``trainer.scheduler`` target for ``optimizer`` over ``total_steps`` optimizer steps
     (``None`` when the config sets ``trainer.scheduler=null``: a constant rate)."""
     if config is None:
@@ -78,4 +84,6 @@ def build_scheduler(config: Mapping[str, Any] | None, optimizer: torch.optim.Opt
     try:
         return factory(optimizer, total_steps=total_steps)
     except (TypeError, ValueError) as error:
-        raise ProjectError(f"trainer.scheduler ({config['_target_']}) refused its settings: {error}") from error
+        raise ProjectError(
+            f"trainer.scheduler ({config['_target_']}) refused its settings: {error}"
+        ) from error

@@ -131,7 +131,9 @@ class Trainer:
         self.seed = seed
         self.metadata = dict(metadata or {})
         self.callbacks = list(callbacks)
-        self._batch_callbacks = [callback for callback in self.callbacks if overrides(callback, "on_batch_end")]
+        self._batch_callbacks = [
+            callback for callback in self.callbacks if overrides(callback, "on_batch_end")
+        ]
         self.optimizer = build_optimizer(settings.optimizer, self.model)
         self.amp_dtype = self._resolve_amp_dtype()
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
