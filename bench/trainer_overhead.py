@@ -47,8 +47,8 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 import torch.nn.functional as F
+import yaml
 from torch import nn
 from torch.utils.data import DataLoader
 
