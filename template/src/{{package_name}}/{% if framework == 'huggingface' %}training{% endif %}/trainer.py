@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.utils.data import Subset
 from transformers import (
     EarlyStoppingCallback,
     EvalPrediction,
@@ -50,7 +51,6 @@ from transformers import (
     TrainingArguments,
 )
 from transformers import Trainer as HuggingFaceTrainer
-from torch.utils.data import Subset
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from transformers.utils import logging as transformers_logging
 
@@ -494,7 +494,9 @@ class Trainer:
         optimizer = build_optimizer(self.settings.optimizer, self.model)
         batches = math.ceil(train_rows / self.batch_size)
         steps_per_epoch = max(1, math.ceil(batches / self.settings.accumulate_grad_batches))
-        scheduler = build_scheduler(self.settings.scheduler, optimizer, steps_per_epoch * self.settings.max_epochs)
+        scheduler = build_scheduler(
+            self.settings.scheduler, optimizer, steps_per_epoch * self.settings.max_epochs
+        )
         if scheduler is None:  # the Trainer would otherwise add its own (linear) schedule
             scheduler = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
         return optimizer, scheduler
@@ -527,7 +529,9 @@ class Trainer:
             *self.native_callbacks,
         ]
         if settings.early_stopping_patience:
-            all_callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
+            all_callbacks.append(
+                EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience)
+            )
         trainer = HuggingFaceTrainer(
             model=self.model,
             args=self.arguments,
@@ -550,7 +554,8 @@ class Trainer:
             (
                 int(record["epoch"])
                 for record in history
-                if state.best_metric is not None and record.get(f"val_{settings.monitor}") == state.best_metric
+                if state.best_metric is not None
+                and record.get(f"val_{settings.monitor}") == state.best_metric
             ),
             None,
         )
