@@ -6,6 +6,7 @@ methods, so code and docs written against one framework's trainer fit the other'
 """
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ PACKAGE = REPO_ROOT / "template" / "src" / "{{package_name}}"
 FRAMEWORKS = ("pytorch", "huggingface")
 
 
+@functools.cache
 def framework_sources(framework: str) -> list[Path]:
     """The package's Python sources rendered only for ``framework`` (found by their condition,
     so the test follows the files wherever the package layout puts them)."""
@@ -23,7 +25,7 @@ def framework_sources(framework: str) -> list[Path]:
         path
         for path in PACKAGE.rglob("*")
         if path.is_file()
-        and (path.name.endswith(".py") or ".py{%" in path.name)  # Jinja sources (.jinja) do not parse
+        and (path.name.endswith(".py") or path.name.endswith(".py{% endif %}"))  # not Jinja (.jinja)
         and f"framework == '{framework}'" in str(path)
     )
 
