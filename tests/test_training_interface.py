@@ -59,7 +59,15 @@ def function_names(path: Path) -> set[str]:
     return {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
 
 
-@pytest.mark.parametrize("module", ["callbacks.py", "optimization.py", "schedule.py"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "callbacks.py",
+        "optimization.py",
+        "schedule.py",
+        "{% if experiment_tracking == 'tensorboard' %}tracking.py{% endif %}",
+    ],
+)
 def test_shared_training_modules_are_the_same_in_both_frameworks(module: str) -> None:
     pytorch, huggingface = (
         defining(framework, ast.ClassDef, "TrainerSettings").parent / module for framework in FRAMEWORKS
