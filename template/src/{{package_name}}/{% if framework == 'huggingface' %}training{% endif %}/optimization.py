@@ -32,7 +32,9 @@ def _partial(config: Mapping[str, Any], key: str) -> functools.partial:
         factory = instantiate(dict(config), _partial_=True)
     except InstantiationException as error:
         reason = str(error).split(", set env var HYDRA_FULL_ERROR")[0]
-        example = "torch.optim.AdamW" if key == "optimizer" else "<package>.training.schedule.WarmupCosineSchedule"
+        example = (
+            "torch.optim.AdamW" if key == "optimizer" else "<package>.training.schedule.WarmupCosineSchedule"
+        )
         raise ProjectError(
             f"trainer.{key}._target_={config['_target_']} cannot be loaded ({reason}); "
             f"name an importable class, e.g. {example}."
