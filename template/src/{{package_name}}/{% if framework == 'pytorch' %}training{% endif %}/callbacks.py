@@ -1,8 +1,8 @@
 """The training callback protocol, the same for every framework the project supports.
 
-A callback is any object with some of these methods; subclass :class:`Callback` to get
-no-op defaults and override only what you need. Pass callbacks to the ``Trainer``
-(``Trainer(..., callbacks=[MyCallback()])``); the trainer itself never changes.
+A callback subclasses :class:`Callback`, whose hooks do nothing, and overrides only those
+it needs. Pass callbacks to the ``Trainer`` (``Trainer(..., callbacks=[MyCallback()])``);
+the trainer itself never changes.
 
 Hooks, in the order they run::
 
