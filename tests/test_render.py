@@ -115,6 +115,8 @@ MONITORING_FILES = [
     "drift.py",
     *(f"monitoring/{name}.py" for name in ("__init__", "profile", "detector", "features", "inputs", "reference")),
 ]
+# The training interface both frameworks share (the same files; tests/test_training_interface.py).
+TRAINING_INTERFACE_FILES = ["training/callbacks.py", "training/optimization.py", "training/schedule.py"]
 PACKAGE_FILES = [
     *MONITORING_FILES,
     "train.py",
@@ -123,6 +125,7 @@ PACKAGE_FILES = [
     "data/demo.py",
     "data/preprocessing.py",
     "training/trainer.py",
+    *TRAINING_INTERFACE_FILES,
     "training/checkpoint.py",
     "evaluation/metrics.py",
     *DOCUMENTATION_FILES,
@@ -161,6 +164,7 @@ HF_PACKAGE_FILES = [
     "models/factory.py",
     "models/labels.py",
     "training/trainer.py",
+    *TRAINING_INTERFACE_FILES,
     "evaluation/metrics.py",
     "evaluation/predict.py",
     "inference.py",
@@ -171,7 +175,6 @@ HF_PACKAGE_FILES = [
 PYTORCH_ONLY_FILES = [
     "data/loading.py",
     "training/checkpoint.py",
-    "training/schedule.py",
     "models/cnn.py",
     "models/resnet.py",
     "models/text_classifier.py",
