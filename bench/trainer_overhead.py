@@ -10,10 +10,11 @@ What it measures
     * ``hand``: ``for x, y in loader: zero_grad; cross_entropy; backward; AdamW.step``
       (PyTorch's default AdamW; ``--hand-fused`` gives it the fused AdamW the Trainer uses,
       which isolates the loop's own overhead from the optimizer's speed);
-    * ``trainer``: ``Trainer.fit`` with the template's default settings (AdamW with
-      decay/no-decay groups, warm-up + cosine schedule, gradient clipping at 1.0) on the
-      CPU, early stopping off, and a small validation loader, so each epoch's
-      validation, metrics and ``best.pt``/``last.pt`` checkpoint writes are timed too.
+    * ``trainer``: ``Trainer.fit`` with the rendered project's ``configs/trainer/default.yaml``
+      (AdamW target with decay/no-decay groups, warm-up + cosine schedule target,
+      gradient clipping at 1.0 through ``torch.nn.utils.clip_grad_norm_``) on the CPU,
+      early stopping off, and a small validation loader, so each epoch's validation,
+      metrics and ``best.pt``/``last.pt`` checkpoint writes are timed too.
 
     Runs alternate (hand, trainer, hand, trainer, ...) for ``--rounds`` rounds of
     ``--epochs`` epochs each. Each run's throughput is optimizer steps divided by the wall
@@ -47,6 +48,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+import yaml
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -78,6 +80,7 @@ class Project:
     mlp: ModuleType
     metrics: ModuleType
     trainer: ModuleType
+    trainer_config: dict[str, Any]  # the rendered configs/trainer/default.yaml
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -118,6 +121,7 @@ def render_project(destination: Path) -> Project:
         mlp=importlib.import_module(f"{PACKAGE}.models.mlp"),
         metrics=importlib.import_module(f"{PACKAGE}.core.metrics"),
         trainer=importlib.import_module(f"{PACKAGE}.training.trainer"),
+        trainer_config=yaml.safe_load((destination / "configs" / "trainer" / "default.yaml").read_text()),
     )
 
 
@@ -170,8 +174,15 @@ CLIP_NORM: float | None = 1.0  # the template's default; --no-clip sets None
 
 
 def build_trainer(project: Project, epochs: int, checkpoint_dir: Path) -> Any:
-    settings = project.trainer.TrainerSettings(
-        max_epochs=epochs, early_stopping_patience=None, accelerator="cpu", grad_clip_norm=CLIP_NORM
+    settings = project.trainer.TrainerSettings.from_mapping(
+        {
+            **project.trainer_config,
+            "max_epochs": epochs,
+            "early_stopping_patience": None,
+            "accelerator": "cpu",
+            "mixed_precision": "no",
+            "grad_clip_norm": CLIP_NORM,
+        }
     )
     class_names = tuple(str(c) for c in range(CLASSES))
 

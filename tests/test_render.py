@@ -123,6 +123,8 @@ CORE_FILES = [
         "placeholders", "markers", "predict", "reporting", "reproducibility", "scoring", "waivers",
     )
 ]  # fmt: skip
+# The training interface both frameworks share (the same files; tests/test_training_interface.py).
+TRAINING_INTERFACE_FILES = ["training/callbacks.py", "training/optimization.py", "training/schedule.py"]
 PACKAGE_FILES = [
     *MONITORING_FILES,
     *CORE_FILES,
@@ -134,6 +136,7 @@ PACKAGE_FILES = [
     "data/preprocessing.py",
     "training/trainer.py",
     "core/checkpoint.py",
+    *TRAINING_INTERFACE_FILES,
     *DOCUMENTATION_FILES,
 ]
 # Files only some modalities have: (project files, package files).
@@ -171,6 +174,7 @@ HF_PACKAGE_FILES = [
     "models/factory.py",
     "models/labels.py",
     "training/trainer.py",
+    *TRAINING_INTERFACE_FILES,
     "data/preprocessing.py",
     *DOCUMENTATION_FILES,
 ]
@@ -178,7 +182,6 @@ HF_PACKAGE_FILES = [
 PYTORCH_ONLY_FILES = [
     "data/loading.py",
     "core/checkpoint.py",
-    "training/schedule.py",
     "models/cnn.py",
     "models/resnet.py",
     "models/text_classifier.py",

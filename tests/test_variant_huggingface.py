@@ -60,7 +60,11 @@ def test_hugging_face_option_variants_render_cleanly(copie, answers: dict) -> No
     if answers.get("experiment_tracking") == "tensorboard":
         assert (project / "src/my_ml_project/training/tracking.py").is_file()
         tracking = yaml.safe_load((project / "configs/tracking/tensorboard.yaml").read_text())
-        assert tracking == {"log_dir": "${paths.artifacts_dir}/tensorboard"}
+        # the same tracker callback as PyTorch projects (training/callbacks.py protocol)
+        assert tracking == {
+            "_target_": "my_ml_project.training.tracking.TensorBoardTracker",
+            "log_dir": "${paths.artifacts_dir}/tensorboard",
+        }
 
 
 @pytest.mark.parametrize(

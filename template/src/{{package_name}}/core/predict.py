@@ -1,10 +1,46 @@
-"""Running a model over a DataLoader and collecting its raw outputs."""
+"""The batch contract shared by training and prediction, and collecting a model's outputs.
 
+A batch is ``(inputs, targets)``. ``inputs`` is what the model's ``forward`` takes:
+
+* a tensor: ``model(inputs)`` (every model the project ships);
+* a tuple or list: ``model(*inputs)``, for a model with several positional inputs;
+* a mapping: ``model(**inputs)``, for keyword inputs (e.g. ``input_ids``, ``attention_mask``).
+
+``targets`` is a tensor that the loss and the metrics compare with the model's output. A
+dataset whose ``collate_fn`` yields that shape trains, validates and evaluates without any
+change to the loop: :func:`move_to_device` moves nested inputs, :func:`forward` calls the
+model with them.
+"""
+
+from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
+
+
+def move_to_device(data: Any, device: torch.device) -> Any:
+    """``data`` with every tensor in it (nested in tuples, lists or mappings) on ``device``."""
+    if isinstance(data, torch.Tensor):
+        return data.to(device, non_blocking=True)
+    if isinstance(data, Mapping):
+        return {key: move_to_device(value, device) for key, value in data.items()}
+    if isinstance(data, (tuple, list)):
+        return type(data)(move_to_device(value, device) for value in data)
+    return data
+
+
+def forward(model: nn.Module, inputs: Any) -> torch.Tensor:
+    """Call ``model`` on a batch's ``inputs`` following the batch contract (module docstring)."""
+    if isinstance(inputs, torch.Tensor):  # the common case first: one check per step
+        return model(inputs)
+    if isinstance(inputs, Mapping):
+        return model(**inputs)
+    if isinstance(inputs, (tuple, list)):
+        return model(*inputs)
+    return model(inputs)
 
 
 def collect_outputs(
@@ -24,11 +60,11 @@ def collect_outputs(
     outputs: list[torch.Tensor] = []
     targets: list[torch.Tensor] = []
     with torch.inference_mode():
-        for batch_index, (features, batch_targets) in enumerate(loader):
+        for batch_index, (inputs, batch_targets) in enumerate(loader):
             if limit_batches is not None and batch_index >= limit_batches:
                 break
             with autocast if autocast is not None else nullcontext():
-                batch_outputs = model(features.to(device, non_blocking=True))
+                batch_outputs = forward(model, move_to_device(inputs, device))
             outputs.append(batch_outputs.float())
             targets.append(batch_targets)
     if not outputs:

@@ -1,5 +1,6 @@
-"""Training: ``transformers.Trainer``, wrapped to follow the project's conventions."""
+"""Training: ``transformers.Trainer``, wrapped in the project's training interface."""
 
-from .trainer import FitResult, TrainerSettings, fit
+from .callbacks import Callback, FitResult, FitState
+from .trainer import Trainer, TrainerSettings
 
-__all__ = ["FitResult", "TrainerSettings", "fit"]
+__all__ = ["Callback", "FitResult", "FitState", "Trainer", "TrainerSettings"]

@@ -1,6 +1,7 @@
-"""Training stage: the Trainer loop and its learning-rate schedule (checkpoint I/O is
+"""Training stage: the Trainer loop, its callbacks, optimizer and schedule (checkpoint I/O is
 ``core/checkpoint.py``, shared with every stage that loads the model)."""
 
-from .trainer import FitResult, Trainer, TrainerSettings
+from .callbacks import Callback, FitResult, FitState
+from .trainer import Trainer, TrainerSettings
 
-__all__ = ["FitResult", "Trainer", "TrainerSettings"]
+__all__ = ["Callback", "FitResult", "FitState", "Trainer", "TrainerSettings"]

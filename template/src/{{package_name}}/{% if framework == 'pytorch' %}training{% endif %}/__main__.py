@@ -25,7 +25,7 @@ from ..core.drift.reference import write_reference_profile
 from ..core.errors import exit_on_user_error
 from ..core.reporting import write_json
 from ..core.reproducibility import seed_everything
-from ..core.scoring import evaluate_checkpoint, metric_function
+from ..core.scoring import evaluate_model, metric_function
 from ..data import build_data
 from ..models.factory import build_model
 from .trainer import Trainer, TrainerSettings, loss_for_task
@@ -41,7 +41,7 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     data = build_data(settings["data"], task=settings["task"], seed=settings["seed"])
     log.info("data: %s", data.summary())
     model = build_model(settings["model"], data.preprocessor)
-    tracker = instantiate(settings["tracking"]) if settings.get("tracking") else None
+    callbacks = [instantiate(settings["tracking"])] if settings.get("tracking") else []
     trainer = Trainer(
         model,
         TrainerSettings.from_mapping(settings["trainer"]),
@@ -50,24 +50,21 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
         checkpoint_dir=artifacts.checkpoint_dir,
         seed=settings["seed"],
         metadata={"config": settings, "preprocessor": data.preprocessor.to_dict()},
-        epoch_callbacks=[tracker] if tracker is not None else [],
+        callbacks=callbacks,
     )
     write_text_atomically(artifacts.resolved_config, OmegaConf.to_yaml(OmegaConf.create(settings)))
     write_json(artifacts.preprocessor, data.preprocessor.to_dict())
-    try:
-        result = trainer.fit(data.loader("train"), data.loader("val"))
-    finally:
-        if tracker is not None:
-            tracker.close()
+    result = trainer.fit(data.loader("train"), data.loader("val"))
     write_json(artifacts.history, {"history": result.history})
     write_reference_profile(data, trainer.best_checkpoint, seed=settings["seed"])
-    report = evaluate_checkpoint(
+    report = evaluate_model(
         trainer.best_checkpoint, split="test", accelerator=settings["trainer"]["accelerator"]
     )
     report["training"] = {
         "epochs_completed": result.epochs_completed,
         "global_step": result.global_step,
         "best_epoch": result.best_epoch,
+        "best_checkpoint": result.best_checkpoint,
         f"best_val_{trainer.settings.monitor}": result.best_metric,
         "stopped_early": result.stopped_early,
     }

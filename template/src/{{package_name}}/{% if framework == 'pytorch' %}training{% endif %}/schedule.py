@@ -7,6 +7,12 @@ The rate is a pure function of the step count, so the schedule's whole state is 
 integer. Setting it directly costs a fraction of ``torch.optim.lr_scheduler.LambdaLR``'s
 per-step bookkeeping, which matters when a step of a small model takes well under a
 millisecond.
+
+It is the ``trainer.scheduler`` config target (``_partial_: true``): the config gives
+``warmup_fraction`` and ``min_lr_ratio``, the trainer adds the optimizer and the number of
+optimizer steps the run will take. Any scheduler with that call signature and
+``step``/``state_dict``/``load_state_dict`` (e.g. ``torch.optim.lr_scheduler.OneCycleLR``
+with ``max_lr``) can take its place.
 """
 
 import math
@@ -29,10 +35,15 @@ class WarmupCosineSchedule:
     """Sets each parameter group's ``lr`` to its peak rate times the schedule factor."""
 
     def __init__(
-        self, optimizer: Optimizer, *, warmup_steps: int, total_steps: int, min_lr_ratio: float = 0.0
+        self, optimizer: Optimizer, *, total_steps: int, warmup_fraction: float, min_lr_ratio: float
     ) -> None:
+        if not 0.0 <= warmup_fraction < 1.0 or not 0.0 <= min_lr_ratio <= 1.0:
+            raise ValueError(
+                f"warmup_fraction must lie in [0, 1) and min_lr_ratio in [0, 1]; got {warmup_fraction} "
+                f"and {min_lr_ratio} (trainer.scheduler)."
+            )
         self.optimizer = optimizer
-        self.warmup_steps = warmup_steps
+        self.warmup_steps = int(warmup_fraction * total_steps)
         self.total_steps = total_steps
         self.min_lr_ratio = min_lr_ratio
         self.peak_lrs = [group["lr"] for group in optimizer.param_groups]
@@ -53,6 +64,10 @@ class WarmupCosineSchedule:
         """Advance one optimizer step (call after ``optimizer.step()``)."""
         self.steps_taken += 1
         self._apply()
+
+    def get_last_lr(self) -> list[float]:
+        """The current rate of each parameter group (what ``LRScheduler.get_last_lr`` returns)."""
+        return [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
         return {

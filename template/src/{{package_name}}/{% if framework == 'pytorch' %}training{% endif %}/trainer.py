@@ -1,5 +1,11 @@
-"""The training loop: AdamW, warm-up + cosine schedule, clipping, AMP, early stopping,
-checkpoints and exact resume.
+"""The training loop: configured optimizer and schedule, gradient accumulation, clipping,
+AMP, early stopping, callbacks, checkpoints and exact resume.
+
+``Trainer(model, settings, ...).fit(train_loader, val_loader) -> FitResult`` is the same
+interface as the Hugging Face variant of the project; so are the callbacks
+(``training/callbacks.py``). Batches follow the contract of ``evaluation/predict.py``:
+``(inputs, targets)``, where ``inputs`` is a tensor, a tuple (``model(*inputs)``) or a
+mapping (``model(**inputs)``), so a model with several inputs needs no change here.
 
 The loop is deliberately lean. On every step it does only what training needs: no
 ``loss.item()``, no metric computation, no logging unless ``log_every_n_steps`` asks for
@@ -13,7 +19,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ..core.config import settings_from_mapping
+from ..core.devices import check_run_settings, resolve_device
+from ..core.errors import CheckpointError, NonFiniteLossError, ProjectError
+from ..core.metrics import is_better, metric_direction
+from ..core.predict import collect_outputs, forward, move_to_device
+from .callbacks import Callback, FitResult, FitState, overrides
 from ..core.checkpoint import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
@@ -31,38 +43,35 @@ from ..core.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from ..core.config import settings_from_mapping
-from ..core.devices import check_run_settings, resolve_device
-from ..core.errors import CheckpointError, NonFiniteLossError, ProjectError
-from ..core.metrics import is_better, metric_direction
-from ..core.predict import collect_outputs
-from .schedule import WarmupCosineSchedule
+from .optimization import build_optimizer, build_scheduler
 
 log = logging.getLogger(__name__)
 
 MetricFunction = Callable[[np.ndarray, np.ndarray], Mapping[str, Any]]
-EpochCallback = Callable[[dict[str, float]], None]
 
 
 @dataclass(frozen=True)
 class TrainerSettings:
-    """The ``trainer`` config group; see ``configs/trainer/default.yaml`` for each field."""
+    """The ``trainer`` config group; ``configs/trainer/default.yaml`` documents each field.
 
-    max_epochs: int = 30
-    learning_rate: float = 3e-3
-    weight_decay: float = 0.01
-    warmup_fraction: float = 0.05
-    min_lr_ratio: float = 0.01
-    grad_clip_norm: float | None = 1.0
-    monitor: str = "loss"
-    early_stopping_patience: int | None = 5
-    accelerator: str = "auto"
-    mixed_precision: str = "no"
-    finite_check_interval: int = 50
-    log_every_n_steps: int = 0
-    limit_train_batches: int | None = None
-    limit_val_batches: int | None = None
-    resume: bool | str = False
+    No field has a default: the YAML is the one place defaults live, so a value here could
+    only ever disagree with it. The same fields as the Hugging Face variant's settings.
+    """
+
+    max_epochs: int
+    optimizer: Mapping[str, Any]
+    scheduler: Mapping[str, Any] | None
+    accumulate_grad_batches: int
+    grad_clip_norm: float | None
+    monitor: str
+    early_stopping_patience: int | None
+    accelerator: str
+    mixed_precision: str
+    finite_check_interval: int
+    log_every_n_steps: int
+    limit_train_batches: int | None
+    limit_val_batches: int | None
+    resume: bool | str
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "TrainerSettings":
@@ -72,21 +81,10 @@ class TrainerSettings:
             accelerator=settings.accelerator,
             mixed_precision=settings.mixed_precision,
         )
-        if settings.finite_check_interval < 1:
-            raise ProjectError("trainer.finite_check_interval must be at least 1.")
+        for name in ("finite_check_interval", "accumulate_grad_batches"):
+            if getattr(settings, name) < 1:
+                raise ProjectError(f"trainer.{name} must be at least 1.")
         return settings
-
-
-@dataclass
-class FitResult:
-    """What :meth:`Trainer.fit` achieved, for the caller to report and save."""
-
-    best_metric: float | None
-    best_epoch: int | None
-    epochs_completed: int
-    global_step: int
-    stopped_early: bool
-    history: list[dict[str, float]] = field(default_factory=list)
 
 
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -103,18 +101,22 @@ def loss_for_task(task: str) -> LossFunction:
     return nn.functional.cross_entropy if task == "classification" else regression_loss
 
 
+@torch.no_grad()
 def clip_gradients(gradients: list[torch.Tensor], max_norm: float) -> None:
-    """Scale ``gradients`` in place so their global L2 norm is at most ``max_norm``.
+    """Scale CPU ``gradients`` of one dtype in place so their global L2 norm is at most ``max_norm``.
 
-    The same arithmetic as ``torch.nn.utils.clip_grad_norm_(foreach=True)`` in four
-    foreach operations, without its per-call regrouping of tensors by device and dtype,
-    which on a small model costs more than the clipping itself. The scale is computed on
-    the device and never read by the host, so clipping adds no synchronisation.
+    The arithmetic of ``torch.nn.utils.clip_grad_norm_``, one tensor at a time. On the CPU
+    a foreach kernel is a loop over the tensors anyway, so there is nothing to save, while
+    ``clip_grad_norm_`` regroups the tensors by device and dtype on every call, which on a
+    small model costs more than the clipping itself. Elsewhere the trainer calls
+    ``clip_grad_norm_(foreach=True)``, whose fused kernels save GPU launches.
     """
-    norms = torch._foreach_norm(gradients)
-    total_norm = torch.linalg.vector_norm(torch.stack(norms))
+    if not gradients:
+        return
+    total_norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in gradients]))
     scale = torch.clamp(max_norm / (total_norm + 1e-6), max=1.0)
-    torch._foreach_mul_(gradients, scale)
+    for gradient in gradients:
+        gradient.mul_(scale)
 
 
 class Trainer:
@@ -122,8 +124,8 @@ class Trainer:
 
     ``metadata`` (the fitted preprocessor, the resolved config) is stored in every
     checkpoint, so a checkpoint alone is enough to evaluate or serve the model.
-    ``epoch_callbacks`` receive each epoch's record (losses, validation metrics, learning
-    rate), e.g. an experiment tracker; they run once per epoch, never per step.
+    ``callbacks`` follow ``training/callbacks.py`` (e.g. an experiment tracker); only those
+    that define ``on_batch_end`` are called per step.
     """
 
     def __init__(
@@ -136,7 +138,7 @@ class Trainer:
         checkpoint_dir: Path,
         seed: int,
         metadata: Mapping[str, Any] | None = None,
-        epoch_callbacks: Sequence[EpochCallback] = (),
+        callbacks: Sequence[Callback] = (),
     ) -> None:
         self.settings = settings
         self.device = resolve_device(settings.accelerator)
@@ -146,11 +148,14 @@ class Trainer:
         self.checkpoint_dir = Path(checkpoint_dir)
         self.seed = seed
         self.metadata = dict(metadata or {})
-        self.epoch_callbacks = list(epoch_callbacks)
-        self.optimizer = self._build_optimizer()
+        self.callbacks = list(callbacks)
+        self._batch_callbacks = [
+            callback for callback in self.callbacks if overrides(callback, "on_batch_end")
+        ]
+        self.optimizer = build_optimizer(settings.optimizer, self.model)
         self.amp_dtype = self._resolve_amp_dtype()
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
-        self.scheduler: WarmupCosineSchedule | None = None
+        self.scheduler: Any = None
         self.epoch = 0
         self.global_step = 0
         self.best_metric: float | None = None
@@ -159,7 +164,13 @@ class Trainer:
         self.stopped_early = False
         self.history: list[dict[str, float]] = []
         self._trainable = [p for p in self.model.parameters() if p.requires_grad]
-        self._single_device = len({(p.device, p.dtype) for p in self._trainable}) <= 1
+        # See clip_gradients: CPU-only parameters of one dtype take the per-tensor path.
+        kinds = {(p.device.type, p.dtype) for p in self._trainable}
+        self._clip_per_tensor = len(kinds) == 1 and next(iter(kinds))[0] == "cpu"
+        # foreach=True is the fast path on GPUs; None lets torch fall back on devices without it.
+        self._foreach = True if all(p.device.type in ("cpu", "cuda") for p in self._trainable) else None
+        self.state = FitState(max_epochs=settings.max_epochs)
+        self._epoch_start_step = 0  # global_step when the current epoch began
 
     @property
     def best_checkpoint(self) -> Path:
@@ -170,19 +181,6 @@ class Trainer:
         return self.checkpoint_dir / LAST_CHECKPOINT
 
     # ------------------------------------------------------------------ set-up
-    def _build_optimizer(self) -> torch.optim.Optimizer:
-        """AdamW (fused where available) with weight decay on weight matrices only."""
-        decay = [p for p in self.model.parameters() if p.requires_grad and p.ndim >= 2]
-        no_decay = [p for p in self.model.parameters() if p.requires_grad and p.ndim < 2]
-        groups = [
-            {"params": decay, "weight_decay": self.settings.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ]
-        # The fused kernel updates all parameters in one pass instead of one tensor at a
-        # time; it exists for floating-point parameters on CPU and CUDA.
-        fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in decay + no_decay)
-        return torch.optim.AdamW(groups, lr=self.settings.learning_rate, fused=fused or None)
-
     def _resolve_amp_dtype(self) -> torch.dtype | None:
         """The autocast dtype, or ``None`` when AMP is off (always on CPU)."""
         if self.device.type != "cuda" or self.settings.mixed_precision == "no":
@@ -197,44 +195,68 @@ class Trainer:
             return nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
-    def _steps_per_epoch(self, loader: DataLoader) -> int:
+    def _batches_per_epoch(self, loader: DataLoader) -> int:
         limit = self.settings.limit_train_batches
         return len(loader) if limit is None else min(len(loader), limit)
 
-    def _build_scheduler(self, steps_per_epoch: int) -> WarmupCosineSchedule:
-        total_steps = steps_per_epoch * self.settings.max_epochs
-        return WarmupCosineSchedule(
-            self.optimizer,
-            warmup_steps=int(self.settings.warmup_fraction * total_steps),
-            total_steps=total_steps,
-            min_lr_ratio=self.settings.min_lr_ratio,
-        )
+    def _sync_state(self) -> FitState:
+        """The callbacks' view of the run, brought up to date."""
+        self.state.epoch, self.state.global_step = self.epoch, self.global_step
+        self.state.best_metric = self.best_metric
+        return self.state
 
     # ------------------------------------------------------------------ loop
     def fit(self, train_loader: DataLoader, val_loader: DataLoader) -> FitResult:
-        """Train until ``max_epochs`` or early stopping; resume first if configured."""
+        """Train until ``max_epochs`` or early stopping; resume first if configured.
+
+        Every callback's ``close`` runs at the end, also when training fails.
+        """
+        try:
+            return self._fit(train_loader, val_loader)
+        finally:
+            for callback in self.callbacks:
+                callback.close()
+
+    def _fit(self, train_loader: DataLoader, val_loader: DataLoader) -> FitResult:
         remove_interrupted_saves(self.checkpoint_dir)
-        steps_per_epoch = self._steps_per_epoch(train_loader)
-        if steps_per_epoch == 0:
+        batches = self._batches_per_epoch(train_loader)
+        if batches == 0:
             raise ProjectError("the training split yields no batches; add data or lower data.batch_size.")
-        self.scheduler = self._build_scheduler(steps_per_epoch)
+        steps_per_epoch = math.ceil(batches / self.settings.accumulate_grad_batches)
+        self.scheduler = build_scheduler(
+            self.settings.scheduler, self.optimizer, steps_per_epoch * self.settings.max_epochs
+        )
         if self.settings.resume:
             self._resume_from(self._resume_path())
+        for callback in self.callbacks:
+            callback.on_fit_start(self._sync_state())
         while self.epoch < self.settings.max_epochs and not self.stopped_early:
-            train_loss = self._train_one_epoch(train_loader, steps_per_epoch)
+            train_loss = self._train_one_epoch(train_loader, batches)
             validation = self._validate(val_loader)
+            for callback in self.callbacks:
+                callback.on_validation_end(self._sync_state(), validation)
             self._end_epoch(train_loss, validation)
-        return FitResult(
+        result = FitResult(
             best_metric=self.best_metric,
             best_epoch=self.best_epoch,
+            best_checkpoint=str(self.best_checkpoint) if self.best_epoch is not None else None,
             epochs_completed=self.epoch,
             global_step=self.global_step,
             stopped_early=self.stopped_early,
             history=list(self.history),
         )
+        for callback in self.callbacks:
+            callback.on_fit_end(self._sync_state(), result)
+        return result
 
     def _train_one_epoch(self, loader: DataLoader, steps: int) -> float:
-        """One pass over the training data; returns the epoch's mean loss."""
+        """One pass over ``steps`` batches of the training data; returns their mean loss.
+
+        With ``accumulate_grad_batches = k`` the gradients of k batches, each loss divided
+        by the number of batches in its group, add up before one optimizer step: the update
+        of one batch k times as large. A last, shorter group at the end of the epoch is
+        divided by its own size and stepped too.
+        """
         self.model.train()
         if loader.generator is not None:
             # Re-seeding per epoch makes the shuffle order a function of (seed, epoch) only,
@@ -243,52 +265,68 @@ class Trainer:
         losses: list[torch.Tensor] = []  # detached scalars, still on the device
         check_every = self.settings.finite_check_interval
         log_every = self.settings.log_every_n_steps
+        accumulate = self.settings.accumulate_grad_batches
         transfer = self.device.type != "cpu"
-        assert self.scheduler is not None
-        for batch_index, (features, targets) in enumerate(loader):
+        batch_callbacks = self._batch_callbacks
+        self._epoch_start_step = self.global_step
+        group_size = 1
+        for batch_index, (inputs, targets) in enumerate(loader):
             if batch_index >= steps:
                 break
             if transfer:
-                features = features.to(self.device, non_blocking=True)
-                targets = targets.to(self.device, non_blocking=True)
+                inputs, targets = move_to_device((inputs, targets), self.device)
             with self._autocast():
-                loss = self.loss_fn(self.model(features), targets)
-            self.optimizer.zero_grad(set_to_none=True)
-            self._backward_and_step(loss)
-            self.scheduler.step()
+                loss = self.loss_fn(forward(self.model, inputs), targets)
+            position = batch_index % accumulate
+            if position == 0:
+                self.optimizer.zero_grad(set_to_none=True)
+                group_size = min(accumulate, steps - batch_index)
+            last_of_group = position == group_size - 1
+            self._backward(loss if group_size == 1 else loss / group_size)
+            if last_of_group:
+                self._step()
+                self.global_step += 1
             losses.append(loss.detach())
-            self.global_step += 1
             if len(losses) % check_every == 0:
                 self._raise_if_non_finite(losses, len(losses) - check_every)
-            if log_every and self.global_step % log_every == 0:
+            if log_every and last_of_group and self.global_step % log_every == 0:
                 log.info("step %d loss %.4f", self.global_step, loss.item())
+            if batch_callbacks:
+                state = self._sync_state()
+                for callback in batch_callbacks:
+                    callback.on_batch_end(state, losses[-1])
         remainder = len(losses) % check_every
         if remainder:
             self._raise_if_non_finite(losses, len(losses) - remainder)
         return float(torch.stack(losses).mean())
 
-    def _backward_and_step(self, loss: torch.Tensor) -> None:
-        clip = self.settings.grad_clip_norm
+    def _backward(self, loss: torch.Tensor) -> None:
         if self.scaler.is_enabled():
             self.scaler.scale(loss).backward()
+        else:
+            loss.backward()
+
+    def _step(self) -> None:
+        """Clip (the scale is computed on the device, never read by the host), step, schedule."""
+        clip = self.settings.grad_clip_norm
+        if self.scaler.is_enabled():
             if clip:
                 self.scaler.unscale_(self.optimizer)
-                self._clip()
+                self._clip(clip)
             self.scaler.step(self.optimizer)
             self.scaler.update()
-            return
-        loss.backward()
-        if clip:
-            self._clip()
-        self.optimizer.step()
+        else:
+            if clip:
+                self._clip(clip)
+            self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
 
-    def _clip(self) -> None:
-        gradients = [p.grad for p in self._trainable if p.grad is not None]
-        assert self.settings.grad_clip_norm is not None
-        if self._single_device:
-            clip_gradients(gradients, self.settings.grad_clip_norm)
-        else:  # parameters spread over devices: let torch group them
-            nn.utils.clip_grad_norm_(self._trainable, self.settings.grad_clip_norm, foreach=True)
+    def _clip(self, max_norm: float) -> None:
+        if self._clip_per_tensor:
+            clip_gradients([p.grad for p in self._trainable if p.grad is not None], max_norm)
+        else:
+            nn.utils.clip_grad_norm_(self._trainable, max_norm, foreach=self._foreach)
 
     def _raise_if_non_finite(self, losses: list[torch.Tensor], start: int) -> None:
         """Check ``losses[start:]`` with one host sync; name the first non-finite step."""
@@ -297,8 +335,7 @@ class Trainer:
         if bool(finite.all()):
             return
         first_bad = start + int((~finite).nonzero()[0])
-        # ``global_step`` already counts the ``len(losses)`` steps of this epoch.
-        step = self.global_step - len(losses) + first_bad + 1
+        step = self._epoch_start_step + first_bad // self.settings.accumulate_grad_batches + 1
         raise NonFiniteLossError(
             f"training loss became {float(losses[first_bad])} at step {step} "
             f"(epoch {self.epoch + 1}, batch {first_bad + 1}). Nothing after the last good "
@@ -338,16 +375,18 @@ class Trainer:
             self.epochs_without_improvement += 1
         self.epoch += 1
         patience = self.settings.early_stopping_patience
-        self.stopped_early = bool(patience) and self.epochs_without_improvement >= patience
+        asked_to_stop = self.state.should_stop
+        self.stopped_early = asked_to_stop or (bool(patience) and self.epochs_without_improvement >= patience)
         record = {"epoch": self.epoch, "train_loss": train_loss, "lr": self.optimizer.param_groups[0]["lr"]}
         record.update({f"val_{name}": metric for name, metric in validation.items()})
         self.history.append(record)
-        for callback in self.epoch_callbacks:
-            callback(record)
         state = self.state_dict()
         if improved:
             save_checkpoint(state, self.best_checkpoint)
         save_checkpoint(state, self.last_checkpoint)
+        for callback in self.callbacks:
+            callback.on_epoch_end(self._sync_state(), record)
+        self.stopped_early = self.stopped_early or self.state.should_stop
         log.info(
             "epoch %d/%d train_loss=%.4f val_loss=%.4f val_%s=%.4f%s",
             self.epoch,
@@ -358,7 +397,9 @@ class Trainer:
             value,
             " (best)" if improved else "",
         )
-        if self.stopped_early:
+        if asked_to_stop:
+            log.info("stopping: a callback asked to (state.should_stop)")
+        elif self.stopped_early:
             log.info(
                 "early stopping: val_%s has not improved (%s) for %d epochs; best %.4f at epoch %s",
                 monitor,
@@ -371,11 +412,10 @@ class Trainer:
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue this run exactly, as ``weights_only``-safe data."""
-        assert self.scheduler is not None
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "scaler": self.scaler.state_dict(),
             "epoch": self.epoch,
             "global_step": self.global_step,
@@ -403,7 +443,6 @@ class Trainer:
                 "Start a new run without trainer.resume, or pass trainer.resume=<path to a .pt file>."
             )
         state = load_checkpoint(path, map_location=self.device)
-        assert self.scheduler is not None
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
@@ -412,7 +451,8 @@ class Trainer:
                 f"checkpoint {path} does not fit the configured model or optimizer ({error}). "
                 "Resume with the config the run was started with."
             ) from error
-        self.scheduler.load_state_dict(state["scheduler"])
+        if self.scheduler is not None and state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         self.epoch = int(state["epoch"])
         self.global_step = int(state["global_step"])

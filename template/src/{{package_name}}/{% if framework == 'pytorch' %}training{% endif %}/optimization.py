@@ -1,0 +1,94 @@
+"""The optimizer and learning-rate schedule, built from the ``trainer`` config's targets.
+
+``trainer.optimizer`` and ``trainer.scheduler`` are Hydra targets with ``_partial_: true``:
+the config names the class and its hyperparameters, and the trainer supplies what only it
+knows. The optimizer receives two parameter groups (weight decay on weight matrices and
+embeddings, none on biases and normalisation scales, which decay would only pull towards
+zero); the scheduler receives the optimizer and the number of optimizer steps of the run
+(``total_steps``) and is stepped once per optimizer step. Swap either on the command line,
+e.g. ``trainer.optimizer._target_=torch.optim.SGD +trainer.optimizer.momentum=0.9``.
+"""
+
+import functools
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from torch import nn
+
+from ..core.errors import ProjectError
+
+
+def _partial(config: Mapping[str, Any], key: str) -> functools.partial:
+    if not isinstance(config, Mapping) or "_target_" not in config:
+        raise ProjectError(
+            f"trainer.{key} must be a config with _target_ and _partial_: true "
+            "(see configs/trainer/default.yaml)."
+        )
+    try:
+        factory = instantiate(dict(config), _partial_=True)
+    except InstantiationException as error:
+        reason = str(error).split(", set env var HYDRA_FULL_ERROR")[0]
+        example = (
+            "torch.optim.AdamW" if key == "optimizer" else "<package>.training.schedule.WarmupCosineSchedule"
+        )
+        raise ProjectError(
+            f"trainer.{key}._target_={config['_target_']} cannot be loaded ({reason}); "
+            f"name an importable class, e.g. {example}."
+        ) from error
+    return factory
+
+
+def parameter_groups(model: nn.Module) -> list[dict[str, Any]]:
+    """Trainable parameters split into a decayed group (``ndim >= 2``) and an undecayed one."""
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    return [
+        {"params": [parameter for parameter in trainable if parameter.ndim >= 2]},
+        {"params": [parameter for parameter in trainable if parameter.ndim < 2], "weight_decay": 0.0},
+    ]
+
+
+def build_optimizer(config: Mapping[str, Any], model: nn.Module) -> torch.optim.Optimizer:
+    """The ``trainer.optimizer`` target over the model's two parameter groups.
+
+    Where the optimizer has a fused kernel (AdamW, Adam, SGD), it is used unless the
+    config sets ``fused`` itself: one pass updates every parameter instead of one tensor at
+    a time, which on a small model is most of the optimizer's cost. The kernel exists for
+    floating-point parameters on CPU and CUDA.
+    """
+    factory = _partial(config, "optimizer")
+    groups = [group for group in parameter_groups(model) if group["params"]]
+    params = [parameter for group in groups for parameter in group["params"]]
+    keywords = dict(factory.keywords)
+    if (
+        "fused" not in keywords
+        and "fused" in inspect.signature(factory.func).parameters
+        and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
+    ):
+        keywords["fused"] = True
+    try:
+        optimizer: torch.optim.Optimizer = factory.func(groups, *factory.args, **keywords)
+    except (TypeError, ValueError) as error:
+        raise ProjectError(
+            f"trainer.optimizer ({config['_target_']}) refused its settings: {error}"
+        ) from error
+    return optimizer
+
+
+def build_scheduler(
+    config: Mapping[str, Any] | None, optimizer: torch.optim.Optimizer, total_steps: int
+) -> Any:
+    """The ``trainer.scheduler`` target for ``optimizer`` over ``total_steps`` optimizer steps
+    (``None`` when the config sets ``trainer.scheduler=null``: a constant rate)."""
+    if config is None:
+        return None
+    factory = _partial(config, "scheduler")
+    try:
+        return factory(optimizer, total_steps=total_steps)
+    except (TypeError, ValueError) as error:
+        raise ProjectError(
+            f"trainer.scheduler ({config['_target_']}) refused its settings: {error}"
+        ) from error

@@ -1,0 +1,101 @@
+"""The two frameworks' training packages keep one interface (issue 12).
+
+Read from the template sources, no render: the shared modules are the same file in both
+framework folders, and the settings, result and callback classes have the same fields and
+methods, so code and docs written against one framework's trainer fit the other's.
+"""
+
+import ast
+import functools
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO_ROOT
+
+PACKAGE = REPO_ROOT / "template" / "src" / "{{package_name}}"
+FRAMEWORKS = ("pytorch", "huggingface")
+
+
+@functools.cache
+def framework_sources(framework: str) -> list[Path]:
+    """The package's Python sources rendered only for ``framework`` (found by their condition,
+    so the test follows the files wherever the package layout puts them)."""
+    return sorted(
+        path
+        for path in PACKAGE.rglob("*")
+        if path.is_file()
+        and (path.name.endswith(".py") or path.name.endswith(".py{% endif %}"))  # not Jinja (.jinja)
+        and f"framework == '{framework}'" in str(path)
+    )
+
+
+def defining(framework: str, kind: type, name: str) -> Path:
+    """The one source of ``framework`` that defines the top-level class or function ``name``."""
+    found = [
+        path
+        for path in framework_sources(framework)
+        if any(
+            isinstance(node, kind) and node.name == name for node in ast.parse(path.read_text(encoding="utf-8")).body
+        )
+    ]
+    assert len(found) == 1, f"{framework}: {name} defined in {found}"
+    return found[0]
+
+
+def classes(path: Path) -> dict[str, ast.ClassDef]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+def field_names(node: ast.ClassDef) -> list[str]:
+    return [
+        item.target.id for item in node.body if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+    ]
+
+
+def function_names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "callbacks.py",
+        "optimization.py",
+        "schedule.py",
+        "{% if experiment_tracking == 'tensorboard' %}tracking.py{% endif %}",
+    ],
+)
+def test_shared_training_modules_are_the_same_in_both_frameworks(module: str) -> None:
+    pytorch, huggingface = (
+        defining(framework, ast.ClassDef, "TrainerSettings").parent / module for framework in FRAMEWORKS
+    )
+    assert pytorch.read_text(encoding="utf-8") == huggingface.read_text(encoding="utf-8"), module
+
+
+def test_trainer_settings_have_the_same_fields_and_no_defaults_in_both_frameworks() -> None:
+    settings = {
+        framework: classes(defining(framework, ast.ClassDef, "TrainerSettings"))["TrainerSettings"]
+        for framework in FRAMEWORKS
+    }
+    assert field_names(settings["pytorch"]) == field_names(settings["huggingface"])
+    for framework, node in settings.items():
+        defaults = [item.target.id for item in node.body if isinstance(item, ast.AnnAssign) and item.value is not None]
+        assert not defaults, f"{framework} TrainerSettings carries defaults {defaults}; the YAML is their one place"
+
+
+def test_both_trainers_fit_and_both_evaluations_share_their_names() -> None:
+    for framework in FRAMEWORKS:
+        trainer = classes(defining(framework, ast.ClassDef, "Trainer"))["Trainer"]
+        methods = {item.name for item in trainer.body if isinstance(item, ast.FunctionDef)}
+        assert "fit" in methods, framework
+    names = {
+        framework: function_names(defining(framework, ast.FunctionDef, "run_evaluation"))
+        | function_names(defining(framework, ast.FunctionDef, "evaluate_model"))
+        for framework in FRAMEWORKS
+    }
+    assert {"evaluate_model", "run_evaluation", "metric_function", "target_status"} <= names["pytorch"] & names[
+        "huggingface"
+    ]
