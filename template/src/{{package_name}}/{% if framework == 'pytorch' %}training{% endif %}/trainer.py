@@ -28,12 +28,6 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..core.config import settings_from_mapping
-from ..core.devices import check_run_settings, resolve_device
-from ..core.errors import CheckpointError, NonFiniteLossError, ProjectError
-from ..core.metrics import is_better, metric_direction
-from ..core.predict import collect_outputs, forward, move_to_device
-from .callbacks import Callback, FitResult, FitState, overrides
 from ..core.checkpoint import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
@@ -43,6 +37,12 @@ from ..core.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
+from ..core.config import settings_from_mapping
+from ..core.devices import check_run_settings, resolve_device
+from ..core.errors import CheckpointError, NonFiniteLossError, ProjectError
+from ..core.metrics import is_better, metric_direction
+from ..core.predict import collect_outputs, forward, move_to_device
+from .callbacks import Callback, FitResult, FitState, overrides
 from .optimization import build_optimizer, build_scheduler
 
 log = logging.getLogger(__name__)
