@@ -19,7 +19,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from torch import nn
 
-from ..errors import ProjectError
+from ..core.errors import ProjectError
 
 
 def _partial(config: Mapping[str, Any], key: str) -> functools.partial:
