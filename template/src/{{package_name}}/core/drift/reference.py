@@ -47,9 +47,11 @@ def ensure_reference_profile(model: Path) -> Path:
     The training split is rebuilt from the model's own saved config and preprocessing, so it
     is exactly the split the model was trained on.
     """
-    try:
-        load_profile(model)
-        return profile_path(model)
-    except ProjectError as reason:  # missing, unreadable, an older format or other weights
-        log.info("writing the reference profile: %s", reason)
+    path = profile_path(model)
+    if path.is_file():
+        try:
+            load_profile(model)
+            return path
+        except ProjectError as reason:  # unreadable, an older format or other weights
+            log.info("writing the reference profile again: %s", reason)
     return write_reference_profile(saved_data(model), model, seed=saved_config(model)["seed"])
