@@ -63,8 +63,8 @@ def run_drift_check(cfg: DictConfig) -> DriftReport:
     settings = to_plain(cfg)
     stage = DriftStageSettings.from_mapping(settings["drift"])
     model = Path(settings["checkpoint"])
+    preprocessor = saved_preprocessor(model)  # first: no model at all names training
     profile = load_profile(model)
-    preprocessor = saved_preprocessor(model)
     features = extract_features(
         feature_extractor(preprocessor), read_batch(stage.batch, stage.format, preprocessor)
     )
