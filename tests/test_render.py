@@ -119,8 +119,8 @@ MONITORING_FILES = [
 CORE_FILES = [
     f"core/{name}.py"
     for name in (
-        "__init__", "artifacts", "atomic", "checkpoint", "config", "devices", "errors", "integrity", "inference", "metrics",
-        "placeholders", "markers", "predict", "reporting", "reproducibility", "scoring", "waivers",
+        "__init__", "artifacts", "atomic", "checkpoint", "config", "devices", "errors", "integrity", "inference",
+        "metrics", "placeholders", "markers", "predict", "reporting", "reproducibility", "scoring", "waivers",
     )
 ]  # fmt: skip
 PACKAGE_FILES = [

@@ -157,6 +157,8 @@ def test_text_project_passes_its_own_tests(text_project: Path) -> None:
 def test_text_project_trains_above_chance_and_evaluates(text_project: Path) -> None:
     src = [text_project / "src"]
     check(run(python("-m", "my_ml_project.training"), text_project, pythonpath=src), "train")
+    assert not (text_project / "artifacts" / "metrics.json").exists()  # the test split is the evaluation stage's
+    check(run(python("-m", "my_ml_project.evaluation"), text_project, pythonpath=src), "evaluate")
     metrics_path = text_project / "artifacts" / "metrics.json"
     trained = json.loads(metrics_path.read_text())
     accuracy = trained["metrics"]["accuracy"]
