@@ -3,7 +3,8 @@
 What it measures
     For each variant (framework x modality) the template in this checkout is rendered with
     the default answers, then for every seed the project's own commands run in a fresh
-    process: ``python -m my_ml_project.training seed=S`` and ``python -m my_ml_project.fairness``
+    process: ``python -m my_ml_project.training seed=S``, ``python -m my_ml_project.evaluation``
+    and ``python -m my_ml_project.fairness``
     (with ``fairness.mitigation=threshold_optimizer`` where the task is binary), each seed
     in its own artifacts folder (``ARTIFACTS_DIR``), so seeds change both the generated demo
     data and the training. From ``metrics.json`` and ``fairness.json`` it records the test
@@ -94,6 +95,7 @@ def run_seed(variant: str, project: Path, seed: int) -> dict[str, Any]:
     started = time.perf_counter()
     stage(project, artifacts, f"{PACKAGE}.training", f"seed={seed}")
     train_seconds = time.perf_counter() - started
+    stage(project, artifacts, f"{PACKAGE}.evaluation")  # metrics.json: the test split
     fairness = [f"{PACKAGE}.fairness"]
     if DEMO_DISPARITIES[variant].mitigated:
         fairness.append("fairness.mitigation=threshold_optimizer")

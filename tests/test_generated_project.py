@@ -60,6 +60,9 @@ def test_default_project_release_pipeline_runs_through_make(default_project: Pat
     """`make train evaluate export readiness` on the demo data: every report, the filled card, the gate."""
     artifacts = default_project / "artifacts"
     check(make(default_project, "train"), "make train")
+    assert not (artifacts / "metrics.json").exists()  # the test split is the evaluation stage's
+    evaluate = python("-m", "my_ml_project.evaluation")
+    check(run(evaluate, default_project, pythonpath=[default_project / "src"]), "evaluate")
     trained = json.loads((artifacts / "metrics.json").read_text())
     assert trained["metrics"]["accuracy"] >= 0.80, trained["metrics"]
     assert trained["target"] == {
@@ -146,7 +149,8 @@ def test_regression_project_passes_its_own_tests(tmp_path: Path) -> None:
         run(python("-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow"), project, pythonpath=src),
         "the regression project's pytest",
     )
-    check(run(python("-m", "credit_limits.train"), project, pythonpath=src), "regression train")
+    check(run(python("-m", "credit_limits.training"), project, pythonpath=src), "regression train")
+    check(run(python("-m", "credit_limits.evaluation"), project, pythonpath=src), "regression evaluate")
     metrics = json.loads((project / "artifacts" / "metrics.json").read_text())["metrics"]
     assert metrics["r2"] >= 0.6 and metrics["rmse"] > 0
 

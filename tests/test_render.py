@@ -119,8 +119,8 @@ MONITORING_FILES = [
 CORE_FILES = [
     f"core/{name}.py"
     for name in (
-        "__init__", "artifacts", "atomic", "config", "devices", "errors", "integrity", "inference", "metrics",
-        "placeholders", "markers", "predict", "reporting", "reproducibility", "scoring", "waivers",
+        "__init__", "artifacts", "atomic", "checkpoint", "config", "devices", "errors", "integrity", "inference",
+        "metrics", "placeholders", "markers", "predict", "reporting", "reproducibility", "scoring", "waivers",
     )
 ]  # fmt: skip
 # The training interface both frameworks share (the same files; tests/test_training_interface.py).
@@ -135,7 +135,6 @@ PACKAGE_FILES = [
     "data/demo.py",
     "data/preprocessing.py",
     "training/trainer.py",
-    "core/checkpoint.py",
     *TRAINING_INTERFACE_FILES,
     *DOCUMENTATION_FILES,
 ]
@@ -148,7 +147,7 @@ MODALITY_FILES = {
     "image": (["configs/model/cnn.yaml", "configs/model/resnet18.yaml"], ["models/cnn.py", "data/images.py"]),
     "text": (
         ["configs/model/transformer.yaml", "configs/model/bigru.yaml"],
-        ["models/text_classifier.py", "data/tables.py", "core/drift/batch.py"],
+        ["models/text_classifier.py", "models/bigru.py", "data/tables.py", "core/drift/batch.py"],
     ),
 }
 # Hugging Face projects: transformers.Trainer, a model factory and datasets instead of the
@@ -181,10 +180,10 @@ HF_PACKAGE_FILES = [
 # What only PyTorch projects have: never rendered into a Hugging Face project.
 PYTORCH_ONLY_FILES = [
     "data/loading.py",
-    "core/checkpoint.py",
     "models/cnn.py",
     "models/resnet.py",
     "models/text_classifier.py",
+    "models/bigru.py",
 ]
 # Files only some answers have: (project files, package files), present exactly when the answer is true.
 EXPORT_FILES = (

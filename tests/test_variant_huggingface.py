@@ -123,6 +123,8 @@ def test_hugging_face_project_trains_above_chance_and_evaluates(hf_project: tupl
     modality, project = hf_project
     src = [project / "src"]
     check(run(python("-m", "my_ml_project.training"), project, pythonpath=src, env=OFFLINE), "train")
+    assert not (project / "artifacts" / "metrics.json").exists()  # the test split is the evaluation stage's
+    check(run(python("-m", "my_ml_project.evaluation"), project, pythonpath=src, env=OFFLINE), "evaluate")
     metrics_path = project / "artifacts" / "metrics.json"
     trained = json.loads(metrics_path.read_text())
     accuracy = trained["metrics"]["accuracy"]

@@ -122,6 +122,8 @@ def image_project(copie_session) -> Path:
 def test_image_project_trains_on_demo_images_and_evaluates(image_project: Path) -> None:
     src = [image_project / "src"]
     check(run(python("-m", "my_ml_project.training"), image_project, pythonpath=src), "train")
+    assert not (image_project / "artifacts" / "metrics.json").exists()  # the test split is the evaluation stage's
+    check(run(python("-m", "my_ml_project.evaluation"), image_project, pythonpath=src), "evaluate")
     metrics_path = image_project / "artifacts" / "metrics.json"
     trained = json.loads(metrics_path.read_text())
     accuracy = trained["metrics"]["accuracy"]

@@ -37,6 +37,7 @@ TEXT_PACKAGE_FILES = [
     *(name for name in test_render.PACKAGE_FILES if name != "models/mlp.py"),
     "data/tables.py",
     "models/text_classifier.py",
+    "models/bigru.py",
     "models/factory.py",
 ]
 # The demo reviews are balanced between two labels, so guessing scores 0.5.
@@ -64,9 +65,9 @@ def test_text_variant_renders_a_clean_project(copie, text_layout: None, data_for
     demo = yaml.safe_load((project / "configs/data/demo.yaml").read_text())
     assert (demo["text_column"], demo["target_column"]) == ("review", "sentiment")
     assert demo["sensitive_columns"] == ["dialect", "age_group"]
-    for name, target in (("transformer", "TransformerClassifier"), ("bigru", "BiGRUClassifier")):
+    for name, target in (("transformer", "text_classifier.TransformerClassifier"), ("bigru", "bigru.BiGRUClassifier")):
         model = yaml.safe_load((project / f"configs/model/{name}.yaml").read_text())
-        assert model["_target_"] == f"my_ml_project.models.text_classifier.{target}"
+        assert model["_target_"] == f"my_ml_project.models.{target}"
     assert '"tokenizers>=' in (project / "pyproject.toml").read_text()
     readme = (project / "README.md").read_text()
     assert "data.text_column" in readme and "models/text_classifier.py" in readme and "mlp.py" not in readme
@@ -156,6 +157,8 @@ def test_text_project_passes_its_own_tests(text_project: Path) -> None:
 def test_text_project_trains_above_chance_and_evaluates(text_project: Path) -> None:
     src = [text_project / "src"]
     check(run(python("-m", "my_ml_project.training"), text_project, pythonpath=src), "train")
+    assert not (text_project / "artifacts" / "metrics.json").exists()  # the test split is the evaluation stage's
+    check(run(python("-m", "my_ml_project.evaluation"), text_project, pythonpath=src), "evaluate")
     metrics_path = text_project / "artifacts" / "metrics.json"
     trained = json.loads(metrics_path.read_text())
     accuracy = trained["metrics"]["accuracy"]

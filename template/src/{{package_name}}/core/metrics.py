@@ -7,6 +7,7 @@ final evaluation, so the numbers a model is selected on and reported with agree.
 """
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -90,4 +91,19 @@ def compute_metrics(
     scale = np.float64(target_std)
     return regression_metrics(
         targets.reshape(-1) * scale + target_mean, outputs.reshape(-1) * scale + target_mean
+    )
+
+
+def metric_function(labelled: Any) -> partial:
+    """``compute_metrics`` bound to the task, class names and target scaling of ``labelled``.
+
+    ``labelled`` is the fitted preprocessor (Hugging Face projects: the data): it has
+    ``class_names``; regression adds ``task``, ``target_mean`` and ``target_std``.
+    """
+    return partial(
+        compute_metrics,
+        getattr(labelled, "task", "classification"),
+        class_names=tuple(labelled.class_names),
+        target_mean=getattr(labelled, "target_mean", 0.0),
+        target_std=getattr(labelled, "target_std", 1.0),
     )

@@ -36,7 +36,7 @@ WAIVABLE = {
 }
 # Checks that are always measured: a waiver could only hide their result.
 ALWAYS_MEASURED = {
-    "test metric": "it is measured by every training run (a missing metrics.json means there is no model to release)",
+    "test metric": "it is measured by every evaluation (a missing metrics.json means no model was evaluated)",
     "documentation": "it reads the documents, which always exist; write the open entries instead",
 }
 

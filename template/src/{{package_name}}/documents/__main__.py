@@ -1,7 +1,7 @@
 """Re-render the model card and the datasheet from the artifacts: ``python -m <package>.documents``.
 
-Run it (or ``make model-card``) after the stages that measure something: ``make train`` or
-``make evaluate`` (test metrics), ``make fairness``, ``make export``, ``make loadtest``. It
+Run it (or ``make model-card``) after the stages that measure something: ``make evaluate``
+(test metrics), ``make fairness``, ``make export``, ``make loadtest``. It
 rewrites only the regenerated blocks (between ``<!-- measured:NAME:start -->`` and
 ``<!-- measured:NAME:end -->``) and the ``model-index`` of the card's front matter; every
 other line of the documents is the owners' and stays as they wrote it. The ``targets`` block

@@ -5,7 +5,7 @@ stage has not run yet: the documents then say "Not measured yet") and raises a
 ``ProjectError`` naming the file and the field when the file exists without the fields
 below. These fields are the whole contract between the stages and the documents:
 
-* ``metrics.json`` (``make train`` / ``make evaluate``): ``split``, ``num_examples``,
+* ``metrics.json`` (``make evaluate``): ``split``, ``num_examples``,
   ``metrics`` (name -> value or null); optional ``target`` (``metric``, ``target``, ``met``),
   ``class_names`` and ``confusion_matrix``.
 * ``config.yaml`` (``make train``): ``data.source`` (``demo`` or ``file``), ``data.path``.

@@ -24,11 +24,11 @@ from .measurements import (
 NOT_MEASURED = "Not measured yet"
 # The command that measures each block's numbers, named when they are missing.
 COMMANDS = {
-    "metrics": "make train",
+    "metrics": "make evaluate",
     "fairness": "make fairness",
     "export": "make export",
     "latency": "make loadtest",
-    "test-split": "make train",
+    "test-split": "make evaluate",
     "groups": "make fairness",
     "explanations": "make explain",
     "benchmark": "make benchmark",

@@ -2,8 +2,8 @@
 
 Run ``python -m <package>.monitoring drift.batch=<file or folder>`` (or ``make drift
 BATCH=...``): the batch goes through the preprocessing saved with the model, its monitored
-features (``monitoring/features.py``) are compared with the reference profile written by
-training, and the result is printed as a table and written to ``drift.report``
+features (``monitoring/features.py``) are compared with the reference profile that the
+evaluation stage wrote for this model's weights (``make evaluate``), and the result is printed as a table and written to ``drift.report``
 (``artifacts/drift.json``). The exit status is 1 when a feature is flagged and
 ``drift.fail_on_drift`` is true (a scheduled job or CI step fails on drift), else 0.
 
@@ -25,7 +25,7 @@ from ..core.config import CONFIG_DIR, to_plain
 from ..core.drift.detector import DRIFT, DriftReport, DriftSettings, detect_drift
 from ..core.drift.features import feature_extractor
 from ..core.drift.inputs import read_batch
-from ..core.drift.profile import ReferenceProfile, extract_features, profile_path
+from ..core.drift.profile import extract_features, load_profile
 from ..core.errors import ProjectError, exit_on_user_error
 from ..core.inference import saved_preprocessor
 from ..core.reporting import write_json
@@ -63,8 +63,8 @@ def run_drift_check(cfg: DictConfig) -> DriftReport:
     settings = to_plain(cfg)
     stage = DriftStageSettings.from_mapping(settings["drift"])
     model = Path(settings["checkpoint"])
-    profile = ReferenceProfile.load(profile_path(model))
-    preprocessor = saved_preprocessor(model)
+    preprocessor = saved_preprocessor(model)  # first: no model at all names training
+    profile = load_profile(model)
     features = extract_features(
         feature_extractor(preprocessor), read_batch(stage.batch, stage.format, preprocessor)
     )

@@ -1,6 +1,7 @@
 """Readiness gate: the release checklist, run against the artifacts of the last training.
 
-Run ``python -m <package>.readiness`` (or ``make readiness``) after ``make train``. Each
+Run ``python -m <package>.readiness`` (or ``make readiness``) after ``make train`` and
+``make evaluate``. Each
 requirement of the project becomes a check with a status:
 
 * ``pass`` / ``fail``: measured and compared with its target;
@@ -162,7 +163,7 @@ def metric_check(
     target = f"{target_metric} {'<=' if target_metric in ('rmse', 'mae') else '>='} {target_value}"
     if metrics is None:
         return Check(
-            "test metric", "fail", target, "no metrics.json", "run `make train` (or `make evaluate`)"
+            "test metric", "fail", target, "no metrics.json", "run `make evaluate` (after `make train`)"
         )
     if metrics.stale:
         return stale_check("test metric", target, metrics)

@@ -53,11 +53,16 @@ from transformers import (
 from transformers import Trainer as HuggingFaceTrainer
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+from ..core.checkpoint import (
+    check_weights_readable,
+    folder_save_state,
+    quiet_progress_bars,
+    record_folder_checksums,
+    verify_folder,
+)
 from ..core.config import settings_from_mapping
 from ..core.devices import check_run_settings, resolve_device
 from ..core.errors import CheckpointError, NonFiniteLossError, ProjectError
-from ..core.inference import check_weights_readable, quiet_progress_bars
-from ..core.integrity import folder_save_state, record_folder_checksums, verify_folder
 from ..core.metrics import metric_direction
 from .callbacks import Callback, FitResult, FitState
 from .optimization import build_optimizer, build_scheduler

@@ -5,9 +5,9 @@ command line, e.g. ``python -m <package>.training trainer.max_epochs=5 data=file
 data.path=my.csv``, or pick a preset with ``experiment=...`` / ``debug=fast``.
 
 Writes to ``paths.artifacts_dir`` (``artifacts/`` by default): ``checkpoints/best.pt``
-and ``checkpoints/last.pt``, ``checkpoints/reference_profile.json`` (the training inputs,
-for drift checks), ``config.yaml`` (resolved), ``preprocessor.json``, ``history.json`` and
-``metrics.json`` (test split of the best checkpoint).
+and ``checkpoints/last.pt``, ``config.yaml`` (resolved), ``preprocessor.json`` and
+``history.json`` (the run: per-epoch metrics, best epoch, early stop). The test split is
+the evaluation stage's (``make evaluate``: ``metrics.json`` and the drift reference profile).
 """
 
 import logging
@@ -21,11 +21,10 @@ from omegaconf import DictConfig, OmegaConf
 from ..core.artifacts import ArtifactPaths
 from ..core.atomic import write_text_atomically
 from ..core.config import CONFIG_DIR, to_plain
-from ..core.drift.reference import write_reference_profile
 from ..core.errors import exit_on_user_error
+from ..core.metrics import metric_function
 from ..core.reporting import write_json
 from ..core.reproducibility import seed_everything
-from ..core.scoring import evaluate_model, metric_function
 from ..data import build_data
 from ..models.factory import build_model
 from .trainer import Trainer, TrainerSettings, loss_for_task
@@ -34,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 def run_training(cfg: DictConfig) -> dict[str, Any]:
-    """The training stage as a function of its config; returns the test-split report."""
+    """The training stage as a function of its config; returns the run's record (``history.json``)."""
     settings = to_plain(cfg)
     seed_everything(settings["seed"], deterministic=settings["deterministic"])
     artifacts = ArtifactPaths(Path(settings["paths"]["artifacts_dir"])).create()
@@ -55,27 +54,18 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     write_text_atomically(artifacts.resolved_config, OmegaConf.to_yaml(OmegaConf.create(settings)))
     write_json(artifacts.preprocessor, data.preprocessor.to_dict())
     result = trainer.fit(data.loader("train"), data.loader("val"))
-    write_json(artifacts.history, {"history": result.history})
-    write_reference_profile(data, trainer.best_checkpoint, seed=settings["seed"])
-    report = evaluate_model(
-        trainer.best_checkpoint, split="test", accelerator=settings["trainer"]["accelerator"]
-    )
-    report["training"] = {
+    record = {
         "epochs_completed": result.epochs_completed,
         "global_step": result.global_step,
         "best_epoch": result.best_epoch,
         "best_checkpoint": result.best_checkpoint,
         f"best_val_{trainer.settings.monitor}": result.best_metric,
         "stopped_early": result.stopped_early,
+        "history": result.history,
     }
-    write_json(artifacts.metrics, report)
-    log.info(
-        "best epoch %s; test metrics: %s; artifacts in %s",
-        result.best_epoch,
-        ", ".join(f"{k}={v:.4f}" for k, v in report["metrics"].items() if v is not None),
-        artifacts.root,
-    )
-    return report
+    write_json(artifacts.history, record)
+    log.info("best epoch %s; artifacts in %s; next: make evaluate", result.best_epoch, artifacts.root)
+    return record
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")

@@ -32,7 +32,7 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from ..core.drift.detector import DriftReport, detect_drift
 from ..core.drift.features import feature_extractor
-from ..core.drift.profile import FeatureExtractor, ReferenceProfile
+from ..core.drift.profile import FeatureExtractor, ReferenceProfile, load_profile
 from ..core.errors import ProjectError
 from ..core.service.settings import MonitorSettings
 from .metrics import PREFIX
@@ -175,10 +175,14 @@ class DisabledMonitor:
         pass
 
 
-def read_profile(path: Path) -> ReferenceProfile | None:
-    """The model's reference profile, or ``None`` (with a warning) when it cannot be read."""
+def read_profile(model: Path) -> ReferenceProfile | None:
+    """``model``'s reference profile, or ``None`` (with a warning) when there is no current one.
+
+    The server still starts without it (predictions do not need it); the warning says to run
+    ``make evaluate``, which writes it for these weights.
+    """
     try:
-        return ReferenceProfile.load(path)
+        return load_profile(model)
     except ProjectError as error:
         log.warning("input drift is not monitored: %s", error)
         return None

@@ -133,7 +133,7 @@ def detect_drift(profile: ReferenceProfile, features: Features, settings: DriftS
     if missing:
         raise ProjectError(
             f"the reference profile has feature(s) {', '.join(missing)} that the inputs lack; the profile "
-            "was written for another model: retrain (make train) to write it again."
+            "was written for another model: evaluate this one (make evaluate) to write it again."
         )
     examples = len(next(iter(features.values()))) if features else 0
     if examples < settings.min_examples:

@@ -1,9 +1,12 @@
 """The reference profile: what the training inputs looked like, saved with the model.
 
 Drift is a property of inputs relative to the data a model learned from, so the reference
-is the *training split*, described once at the end of training and saved beside the model
-(``reference_profile.json`` next to the checkpoint or inside the model folder); the batch
-check and the server compare against it without reading the training data again.
+is the *training split*, described once per trained model by the evaluation stage and saved
+beside the model (``reference_profile.json`` next to the checkpoint or inside the model
+folder); the batch check and the server compare against it without reading the training
+data again. The profile records the SHA-256 of the weights it was written for, so a profile
+left beside retrained weights is refused (and rewritten by the next evaluation) instead of
+describing another model's data.
 
 Per numeric feature it holds the interior bin edges (the training deciles) with the share
 of training examples in each bin, for the population stability index, and a seeded sample
@@ -20,12 +23,13 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from ..artifacts import weights_sha256
 from ..atomic import write_text_atomically
 from ..errors import ProjectError
+from . import PROFILE_FILE
 
 PACKAGE = __name__.split(".")[0]
-PROFILE_FILE = "reference_profile.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: records the weights it was written for
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 # Deciles: enough resolution for the PSI, few enough bins that each holds ~10% of the
@@ -154,10 +158,17 @@ class ReferenceProfile:
     examples: int
     source: str
     features: Mapping[str, FeatureReference]
+    weights_sha256: str = ""
 
     @classmethod
     def build(
-        cls, features: Features, kinds: Mapping[str, str], *, source: str, seed: int = 0
+        cls,
+        features: Features,
+        kinds: Mapping[str, str],
+        *,
+        source: str,
+        seed: int = 0,
+        weights_sha256: str = "",
     ) -> "ReferenceProfile":
         """Describe ``features`` (one array per feature, one value per training example)."""
         rng = np.random.default_rng(seed)
@@ -172,7 +183,7 @@ class ReferenceProfile:
             else CategoricalReference.fit(features[name])
             for name, kind in kinds.items()
         }
-        return cls(examples=examples.pop(), source=source, features=references)
+        return cls(examples=examples.pop(), source=source, features=references, weights_sha256=weights_sha256)
 
     @property
     def kinds(self) -> dict[str, str]:
@@ -183,6 +194,7 @@ class ReferenceProfile:
             "format_version": FORMAT_VERSION,
             "examples": self.examples,
             "source": self.source,
+            "weights_sha256": self.weights_sha256,
             "features": {name: reference.to_dict() for name, reference in self.features.items()},
         }
 
@@ -191,13 +203,18 @@ class ReferenceProfile:
         if state.get("format_version") != FORMAT_VERSION:
             raise ProjectError(
                 f"reference profile format {state.get('format_version')!r} is not {FORMAT_VERSION}; "
-                "retrain (make train) to write it again."
+                "evaluate the model (make evaluate) to write it again."
             )
         features = {
             str(name): REFERENCE_KINDS[reference["kind"]].from_dict(reference)
             for name, reference in state["features"].items()
         }
-        return cls(examples=int(state["examples"]), source=str(state["source"]), features=features)
+        return cls(
+            examples=int(state["examples"]),
+            source=str(state["source"]),
+            features=features,
+            weights_sha256=str(state["weights_sha256"]),
+        )
 
     def save(self, path: Path) -> Path:
         """Write the profile as JSON (atomically: a reader never sees half a file)."""
@@ -209,18 +226,32 @@ class ReferenceProfile:
         """Read a saved profile; a missing or unreadable one names the command that writes it."""
         if not path.is_file():
             raise ProjectError(
-                f"no reference profile at {path}: training writes it beside the model, so run "
-                f"`make train` (python -m {PACKAGE}.training) first, or point at the trained model."
+                f"no reference profile at {path}: the evaluation stage writes it beside the model, so "
+                f"run `make evaluate` (python -m {PACKAGE}.evaluation) first, or point at the trained model."
             )
         try:
             state = json.loads(path.read_text(encoding="utf-8"))
             return cls.from_dict(state)
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             raise ProjectError(
-                f"reference profile {path} is unreadable ({error}); retrain (make train) to write it again."
+                f"reference profile {path} is unreadable ({error}); evaluate the model (make evaluate) "
+                "to write it again."
             ) from error
 
 
 def profile_path(model: Path) -> Path:
     """Where the profile of ``model`` lives: beside a checkpoint file, or inside a model folder."""
     return (model.parent if model.is_file() or model.suffix == ".pt" else model) / PROFILE_FILE
+
+
+def load_profile(model: Path) -> ReferenceProfile:
+    """The profile saved beside ``model``, refused unless it was written for ``model``'s weights."""
+    path = profile_path(model)
+    profile = ReferenceProfile.load(path)
+    if profile.weights_sha256 != weights_sha256(model):
+        raise ProjectError(
+            f"reference profile {path} was written for other weights than those of {model} (the "
+            f"model was trained again since): run `make evaluate` (python -m {PACKAGE}.evaluation) "
+            "to profile this model's training inputs."
+        )
+    return profile
