@@ -4,14 +4,15 @@ Run ``python -m <package>.training`` (or ``make train``); override any setting o
 command line, e.g. ``python -m <package>.training trainer.max_epochs=5 data=file
 data.path=my.csv``, or pick a preset with ``experiment=...`` / ``debug=fast``.
 
-Writes to ``paths.artifacts_dir`` (``artifacts/`` by default): ``checkpoints/best.pt``
-and ``checkpoints/last.pt``, ``checkpoints/reference_profile.json`` (the training inputs,
-for drift checks), ``config.yaml`` (resolved), ``preprocessor.json``, ``history.json`` and
-``metrics.json`` (test split of the best checkpoint).
+Each run writes to its own folder, ``paths.run_dir`` (``artifacts/runs/<date>_<time>``;
+see core/runs.py): ``checkpoints/best.pt`` and ``checkpoints/last.pt``,
+``checkpoints/reference_profile.json`` (the training inputs, for drift checks),
+``config.yaml`` (resolved), ``preprocessor.json``, ``history.json``, ``metrics.json`` (test
+split of the best checkpoint) and ``run.json`` (status, times, overrides); configs/paths/
+names each of them.
 """
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import hydra
@@ -25,6 +26,7 @@ from ..core.drift.reference import write_reference_profile
 from ..core.errors import exit_on_user_error
 from ..core.reporting import write_json
 from ..core.reproducibility import seed_everything
+from ..core.runs import finish_run, is_resume, start_run
 from ..core.scoring import evaluate_checkpoint, metric_function
 from ..data import build_data
 from ..models.factory import build_model
@@ -37,7 +39,8 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     """The training stage as a function of its config; returns the test-split report."""
     settings = to_plain(cfg)
     seed_everything(settings["seed"], deterministic=settings["deterministic"])
-    artifacts = ArtifactPaths(Path(settings["paths"]["artifacts_dir"])).create()
+    artifacts = ArtifactPaths.from_config(settings["paths"]).create()
+    start_run(artifacts.run_dir, resumed=is_resume(settings["trainer"]["resume"]))
     data = build_data(settings["data"], task=settings["task"], seed=settings["seed"])
     log.info("data: %s", data.summary())
     model = build_model(settings["model"], data.preprocessor)
@@ -72,11 +75,12 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
         "stopped_early": result.stopped_early,
     }
     write_json(artifacts.metrics, report)
+    finish_run(artifacts.run_dir)
     log.info(
         "best epoch %s; test metrics: %s; artifacts in %s",
         result.best_epoch,
         ", ".join(f"{k}={v:.4f}" for k, v in report["metrics"].items() if v is not None),
-        artifacts.root,
+        artifacts.run_dir,
     )
     return report
 
