@@ -1,11 +1,12 @@
-"""Re-render the model card and the datasheet from the artifacts: ``python -m <package>.documents``.
+"""Re-render the model card and the datasheet from a run's artifacts: ``python -m <package>.documents``.
 
 Run it (or ``make model-card``) after the stages that measure something: ``make train`` or
 ``make evaluate`` (test metrics), ``make fairness``, ``make export``, ``make loadtest``. It
 rewrites only the measured blocks (between ``<!-- measured:NAME:start -->`` and
 ``<!-- measured:NAME:end -->``) and the ``model-index`` of the card's front matter; every
 other line of the documents is the owners' and stays as they wrote it. What has not been
-measured yet reads "Not measured yet" with the command to run. The card's ``waivers`` block
+measured yet reads "Not measured yet" with the command to run. The measurements are those
+of the chosen run (``paths.run``: the latest by default, ``make model-card RUN=<name>``). The card's ``waivers`` block
 lists the readiness checks the owners release without measuring, with their reasons, from
 ``waivers`` in ``configs/readiness/`` (the config the gate reads). It ends by listing the
 entries only people can fill that are still open (the readiness gate checks the same).
@@ -58,7 +59,7 @@ def render_document(
     if not path.is_file():
         raise ProjectError(
             f"{path} not found. Restore it from version control (git checkout -- {path}), or point "
-            "documents.<name> at the document to render."
+            "model_card.documents.<name> at the document to render."
         )
     old = path.read_text(encoding="utf-8")
     new = replace_blocks(old, contents, str(path))
@@ -70,15 +71,15 @@ def render_document(
 def run_model_card(cfg: DictConfig) -> list[DocumentUpdate]:
     """Re-render every document of ``documents``; nothing is written unless all of them render."""
     settings = to_plain(cfg)
-    paths = {name: Path(value) for name, value in settings["artifacts"].items()}
-    files = settings_from_mapping(ArtifactFiles, paths, group="artifacts", error=ProjectError)
-    card = settings_from_mapping(CardSettings, settings["card"], group="card", error=ProjectError)
+    stage = settings["model_card"]
+    files = ArtifactFiles.from_paths(settings["paths"])
+    card = settings_from_mapping(CardSettings, stage["card"], group="model_card.card", error=ProjectError)
     measurements = read_measurements(files)
     contents = block_contents(measurements, card, read_waivers(settings["readiness"].get("waivers")))
     index = model_index(measurements, card)
     updates = [
         render_document(project_path(path), contents, index, front_matter=name == MODEL_CARD)
-        for name, path in settings["documents"].items()
+        for name, path in stage["documents"].items()
     ]
     for update in updates:
         if update.changed:
