@@ -47,10 +47,10 @@ class RunError(ProjectError, InterpolationResolutionError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.message = message
+        # OmegaConf re-creates the error with the config key appended; the key is no help to a user.
+        self.message = message.split("\n    full_key:")[0]
 
     def __str__(self) -> str:
-        # OmegaConf appends the config key to the message; the key is no help to a user.
         return self.message
 
 
@@ -174,9 +174,25 @@ def training_run_dir_resolver(runs_dir: str, run: str, resume: Any, name: Any) -
     if opened is not None:
         return opened
     if is_resume(resume):
-        folder = last_started_run(Path(runs_dir)).path if run == LATEST else named_run(Path(runs_dir), run).path
-        return str(folder)
+        try:
+            return str(run_to_resume(Path(runs_dir), str(run)).path)
+        except RunError:
+            # Hydra resolves this before the stage can report errors in one line: the stage
+            # finds no run to resume again (check_resumable) and says so.
+            pass
     return str(new_run_dir(Path(runs_dir), None if name in (None, "", "None", "null") else str(name)))
+
+
+def run_to_resume(runs_dir: Path, run: str) -> Run:
+    """``latest``: the run started last, finished or not (a run is resumed because it stopped)."""
+    return last_started_run(runs_dir) if run == LATEST else named_run(runs_dir, run)
+
+
+def check_resumable(run_dir: Path, runs_dir: Path, run: str) -> None:
+    """A resume needs a run to continue: raise the error that names the runs if there is none."""
+    if not (run_dir / RUN_FILE).is_file():
+        run_to_resume(runs_dir, run)  # raises: no run yet, or no run of that name
+        raise RunError(f"{run_dir} is not a training run (it has no {RUN_FILE}); choose one with paths.run=<name>.")
 
 
 def register_resolvers() -> None:
@@ -204,8 +220,11 @@ def command_line_overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
-def start_run(folder: Path, *, resumed: bool) -> None:
+def start_run(paths: dict[str, Any], *, resumed: bool) -> None:
     """Write ``run.json`` as a started run (kept as it was, plus the resume time, on a resume)."""
+    folder = Path(paths["run_dir"])
+    if resumed:
+        check_resumable(folder, Path(paths["runs_dir"]), str(paths["run"]))
     record = read_record(folder) if resumed and (folder / RUN_FILE).is_file() else {}
     if record:
         record["resumed"] = [*record.get("resumed", []), utc_now()]

@@ -39,8 +39,8 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     """The training stage as a function of its config; returns the test-split report."""
     settings = to_plain(cfg)
     seed_everything(settings["seed"], deterministic=settings["deterministic"])
+    start_run(settings["paths"], resumed=is_resume(settings["trainer"]["resume"]))
     artifacts = ArtifactPaths.from_config(settings["paths"]).create()
-    start_run(artifacts.run_dir, resumed=is_resume(settings["trainer"]["resume"]))
     data = build_data(settings["data"], task=settings["task"], seed=settings["seed"])
     log.info("data: %s", data.summary())
     model = build_model(settings["model"], data.preprocessor)
