@@ -192,7 +192,9 @@ def check_resumable(run_dir: Path, runs_dir: Path, run: str) -> None:
     """A resume needs a run to continue: raise the error that names the runs if there is none."""
     if not (run_dir / RUN_FILE).is_file():
         run_to_resume(runs_dir, run)  # raises: no run yet, or no run of that name
-        raise RunError(f"{run_dir} is not a training run (it has no {RUN_FILE}); choose one with paths.run=<name>.")
+        raise RunError(
+            f"{run_dir} is not a training run (it has no {RUN_FILE}); choose one with paths.run=<name>."
+        )
 
 
 def register_resolvers() -> None:

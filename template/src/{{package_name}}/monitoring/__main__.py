@@ -54,9 +54,7 @@ class DriftStageSettings:
                 "name the inputs to check: drift.batch=<file or folder> (make drift BATCH=...), "
                 "in the format of the training data."
             )
-        return cls(
-            Path(batch), file_format, report, bool(fail_on_drift), DriftSettings.from_mapping(values)
-        )
+        return cls(Path(batch), file_format, report, bool(fail_on_drift), DriftSettings.from_mapping(values))
 
 
 def run_drift_check(cfg: DictConfig) -> DriftReport:

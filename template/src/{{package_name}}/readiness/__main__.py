@@ -589,9 +589,7 @@ def run_checks(settings: dict[str, Any]) -> list[Check]:
             explanations_path is not None,
         ),
         documents_check(list(readiness["documents"])),
-        project_tests_check(
-            Path(paths["test_results"]), [PROJECT_ROOT / folder for folder in CODE_FOLDERS]
-        ),
+        project_tests_check(Path(paths["test_results"]), [PROJECT_ROOT / folder for folder in CODE_FOLDERS]),
     ]
 
 
