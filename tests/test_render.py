@@ -120,7 +120,7 @@ CORE_FILES = [
     f"core/{name}.py"
     for name in (
         "__init__", "artifacts", "atomic", "config", "devices", "errors", "integrity", "inference", "metrics",
-        "placeholders", "markers", "predict", "reporting", "reproducibility", "scoring", "waivers",
+        "placeholders", "markers", "predict", "reporting", "reproducibility", "runs", "scoring", "waivers",
     )
 ]  # fmt: skip
 PACKAGE_FILES = [
@@ -412,7 +412,7 @@ def test_export_and_quantization_render_only_when_chosen(copie) -> None:
     int8 = render_ok(copie, {"onnx_export": True, "quantization": True, "deployment_target": "mobile"})
     assert not (none / "src/my_ml_project/export").exists()
     assert "onnx" not in (none / "pyproject.toml").read_text() and "export:" not in (none / "Makefile").read_text()
-    assert yaml.safe_load((none / "configs/readiness.yaml").read_text())["export_report"] is None
+    assert "export_report" not in yaml.safe_load((none / "configs/paths/default.yaml").read_text())
     for project in (fp32, int8):
         assert '"onnxruntime>=' in (project / "pyproject.toml").read_text()
         assert "$(PACKAGE).export" in (project / "Makefile").read_text()
@@ -420,10 +420,10 @@ def test_export_and_quantization_render_only_when_chosen(copie) -> None:
             step.get("run", "")
             for step in yaml.safe_load((project / ".github/workflows/ci.yml").read_text())["jobs"]["test"]["steps"]
         )
-        readiness = yaml.safe_load((project / "configs/readiness.yaml").read_text())
-        assert readiness["export_report"] == "${paths.artifacts_dir}/export.json"
-    assert "quantize" not in yaml.safe_load((fp32 / "configs/export.yaml").read_text())
-    export = yaml.safe_load((int8 / "configs/export.yaml").read_text())
+        paths = yaml.safe_load((project / "configs/paths/default.yaml").read_text())
+        assert paths["export_report"] == "${.run_dir}/export.json"  # in the chosen run's folder
+    assert "quantize" not in yaml.safe_load((fp32 / "configs/export.yaml").read_text())["export"]
+    export = yaml.safe_load((int8 / "configs/export.yaml").read_text())["export"]
     assert export["quantize"] is True and export["size_budget_mb"] == "${readiness.model_size_budget_mb}"
     assert yaml.safe_load((int8 / "configs/readiness/default.yaml").read_text())["model_size_budget_mb"] == 50
     assert "quantize_int8" not in (fp32 / "src/my_ml_project/export/pipeline.py").read_text()
@@ -621,18 +621,21 @@ def test_serving_renders_only_when_chosen_and_its_deploy_files_agree_with_the_se
     assert 'ENTRYPOINT ["python", "-m", "my_ml_project.serving"' in dockerfile
     assert "torchvision" in dockerfile and "--index-url https://download.pytorch.org/whl/cpu" in dockerfile
     dockerignore = (served / ".dockerignore").read_text().splitlines()
-    assert {".git", ".venv", "tests", "artifacts", "!artifacts/checkpoints/best.pt", "!artifacts/export"} <= set(
-        dockerignore
-    )
+    assert {".git", ".venv", "tests", "artifacts", "!artifacts/runs/**/checkpoints/best.pt"} <= set(dockerignore)
+    assert {"!artifacts/runs/**/export", "!artifacts/runs/**/run.json"} <= set(dockerignore)
 
 
 @pytest.mark.parametrize(
     "answers", [{}, {"framework": "huggingface", "modality": "text"}], ids=["pytorch", "huggingface"]
 )
 def test_the_docker_context_holds_the_model_the_server_loads(copie, answers: dict) -> None:
-    """The image is built with the trained model: .dockerignore re-includes what serve.yaml points at."""
+    """The image is built with a run's model: .dockerignore re-includes, in every run, what the server loads."""
     project = render_ok(copie, {**answers, "serving": True, "docker": True})
-    served = yaml.safe_load((project / "configs/serve.yaml").read_text())["checkpoint"]
-    model = served.replace("${paths.artifacts_dir}", "artifacts")
+    paths = yaml.safe_load((project / "configs/paths/default.yaml").read_text())
+    served = paths["checkpoint"].replace("${.checkpoint_dir}", paths["checkpoint_dir"])
+    served = served.replace("${.model_dir}", paths.get("model_dir", "")).replace("${.run_dir}", "artifacts/runs/**")
     included = (project / ".dockerignore").read_text().splitlines()
-    assert "artifacts" in included and f"!{model}" in included, (model, included)
+    assert "artifacts" in included and f"!{served}" in included, (served, included)
+    dockerfile = (project / "Dockerfile").read_text()
+    assert "ARG RUN_DIR" in dockerfile and "COPY --chown=app:app ${RUN_DIR} ./${RUN_DIR}" in dockerfile
+    assert "--build-arg RUN_DIR=" in (project / "Makefile").read_text()  # make docker-build picks the run
