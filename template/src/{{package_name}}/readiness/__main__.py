@@ -397,7 +397,7 @@ def best_level_within(report: dict[str, Any], latency_budget_ms: float) -> dict[
 
 
 def serving_checks(report: Report | None, latency_budget_ms: float, throughput_rps: float) -> list[Check]:
-    """p99 latency and throughput from the server's load test (``artifacts/loadtest.json``).
+    """p99 latency and throughput from the server's load test (the run's ``loadtest.json``, ``paths.loadtest``).
 
     Latency passes when some load level keeps p99 within the budget with no errors;
     throughput passes when the best such level serves at least ``throughput_rps``. A load
@@ -438,7 +438,7 @@ def serving_checks(report: Report | None, latency_budget_ms: float, throughput_r
 
 
 def benchmark_checks(report: Report | None, latency_budget_ms: float, throughput_rps: float) -> list[Check]:
-    """p99 latency and throughput from the local benchmark (``artifacts/benchmark.json``).
+    """p99 latency and throughput from the local benchmark (the run's ``benchmark.json``, ``paths.benchmark``).
 
     For projects without a server (see ``benchmark.py``): latency passes when the p99 of
     single-example forward passes is within the budget; throughput passes when the best
