@@ -120,7 +120,7 @@ CORE_FILES = [
     f"core/{name}.py"
     for name in (
         "__init__", "artifacts", "atomic", "config", "devices", "errors", "integrity", "inference", "metrics",
-        "placeholders", "markers", "predict", "reporting", "reproducibility", "runs", "scoring", "waivers",
+        "placeholders", "markers", "predict", "reporting", "reproducibility", "runs", "scoring", "show_runs", "waivers",
     )
 ]  # fmt: skip
 PACKAGE_FILES = [
