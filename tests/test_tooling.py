@@ -77,7 +77,8 @@ def test_gitlab_pipeline(copie) -> None:
     script = "\n".join(pipeline["test"]["script"])
     assert "download.pytorch.org/whl/cpu" in script and "make test" in script and "make lint" in script
     assert """if [ -n "$(find artifacts/runs -name metrics.json 2>/dev/null)" ]; then make readiness; fi""" in script
-    fairness = """if [ -n "$(find artifacts/runs -path '*/checkpoints/best.pt' 2>/dev/null)" ]; then make fairness; fi"""
+    found = """[ -n "$(find artifacts/runs -path '*/checkpoints/best.pt' 2>/dev/null)" ]"""
+    fairness = f"if {found}; then make fairness; fi"
     assert fairness in script and script.index(fairness) < script.index("make readiness")
     assert not (project / ".github").exists()
 
