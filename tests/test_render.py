@@ -99,6 +99,10 @@ EXPECTED_FILES = [
     "tests/test_trainer.py",
     "configs/drift.yaml",
     "tests/test_drift.py",
+    "configs/hydra/default.yaml",
+    "configs/paths/default.yaml",
+    "configs/runs.yaml",
+    "tests/test_runs.py",
 ]
 # The model card and datasheet generator (python -m <package>.documents), in every variant.
 DOCUMENTATION_FILES = [
