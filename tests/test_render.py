@@ -448,8 +448,8 @@ def test_fairness_renders_only_when_requested(copie, framework: str) -> None:
     assert thresholds["max_difference"] == 0.05 and thresholds["min_ratio"] == 0.8
     assert thresholds["mitigation"] == "none" and thresholds["min_group_size"] > 0
     stage = yaml.safe_load((checked / "configs/fairness.yaml").read_text())
-    assert {"fairness": "default"} in stage["defaults"]
-    assert ("checkpoint" if framework == "pytorch" else "model_dir") in stage
+    assert {"fairness": "default"} in stage["defaults"] and {"paths": "default"} in stage["defaults"]
+    assert thresholds["accelerator"] == "auto"  # the stage's settings, all under fairness:
     assert '"fairlearn>=' in (checked / "pyproject.toml").read_text()
     assert "\nfairness:" in (checked / "Makefile").read_text()
     assert "## Fairness" in (checked / "README.md").read_text()
@@ -460,10 +460,9 @@ def test_fairness_renders_only_when_requested(copie, framework: str) -> None:
             assert "fairlearn" not in path.read_text(), path
     assert "fairness" not in (unchecked / "Makefile").read_text()
     assert "## Fairness" not in (unchecked / "README.md").read_text()
-    if framework == "pytorch":  # the gate reads fairness.json, or says the check was not requested
-        assert yaml.safe_load((unchecked / "configs/readiness.yaml").read_text())["fairness_report"] is None
-        readiness = yaml.safe_load((checked / "configs/readiness.yaml").read_text())
-        assert readiness["fairness_report"] == "${paths.artifacts_dir}/fairness.json"
+    # The gate reads the run's fairness.json, or says the check was not requested (no such path).
+    assert "fairness" not in yaml.safe_load((unchecked / "configs/paths/default.yaml").read_text())
+    assert yaml.safe_load((checked / "configs/paths/default.yaml").read_text())["fairness"] == "${.run_dir}/fairness.json"
 
 
 @pytest.mark.parametrize(
@@ -487,14 +486,14 @@ def test_explanations_render_only_when_requested(
     assert ('"captum>=' if library == "shap" else '"shap>=') not in dependencies
     assert "\nexplain:" in (explained / "Makefile").read_text()
     assert "make explain" in (explained / "README.md").read_text()
-    stage = yaml.safe_load((explained / "configs/explain.yaml").read_text())
+    stage = yaml.safe_load((explained / "configs/explain.yaml").read_text())["explain"]
     assert stage["split"] == "test" and stage["num_examples"] >= 1
     assert ("background_size" if method == "shap" else "n_steps") in stage
     assert yaml.safe_load((explained / "configs/serve.yaml").read_text())["serve"]["explanations"] is False
-    readiness = yaml.safe_load((explained / "configs/readiness.yaml").read_text())
-    assert readiness["explanations_report"] == "${paths.artifacts_dir}/explanations/explanations.json"
+    paths = yaml.safe_load((explained / "configs/paths/default.yaml").read_text())
+    assert paths["explanations"] == "${.explanations_dir}/explanations.json"
     # Nothing of explanations without the answer: no dependency, stage, route, setting or test.
-    assert yaml.safe_load((unexplained / "configs/readiness.yaml").read_text())["explanations_report"] is None
+    assert "explanations" not in yaml.safe_load((unexplained / "configs/paths/default.yaml").read_text())
     assert "explanations" not in yaml.safe_load((unexplained / "configs/serve.yaml").read_text())["serve"]
     for path in unexplained.rglob("*"):
         if path.is_file() and path.suffix in (".py", ".toml", ".yaml", ".yml", ""):
@@ -585,9 +584,9 @@ def test_serving_renders_only_when_chosen_and_its_deploy_files_agree_with_the_se
     assert "fastapi" not in batch_pyproject and "uvicorn" not in batch_pyproject and "aiohttp" not in batch_pyproject
     batch_makefile = (batch / "Makefile").read_text()
     assert "serve:" not in batch_makefile and "loadtest:" not in batch_makefile and "benchmark:" in batch_makefile
-    batch_readiness = (batch / "configs/readiness.yaml").read_text()
-    assert "loadtest_report: null" in batch_readiness
-    assert "benchmark_report: ${paths.artifacts_dir}/benchmark.json" in batch_readiness
+    batch_paths = yaml.safe_load((batch / "configs/paths/default.yaml").read_text())
+    assert "loadtest" not in batch_paths  # the gate reads the benchmark instead
+    assert batch_paths["benchmark"] == "${.run_dir}/benchmark.json"
     assert "prometheus" not in (batch / ".github/workflows/ci.yml").read_text()
 
     pyproject = (served / "pyproject.toml").read_text()

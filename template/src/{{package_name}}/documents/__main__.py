@@ -22,6 +22,7 @@ from omegaconf import DictConfig
 from ..core.atomic import write_text_atomically
 from ..core.config import CONFIG_DIR, PROJECT_ROOT, settings_from_mapping, to_plain
 from ..core.errors import ProjectError, exit_on_user_error
+from ..core.runs import LATEST, RunError, list_runs
 from ..core.waivers import read_waivers
 from . import (
     ArtifactFiles,
@@ -68,11 +69,25 @@ def render_document(
     return DocumentUpdate(path, new, new != old, unfilled_entries(new))
 
 
+def run_files(cfg: DictConfig) -> ArtifactFiles:
+    """The chosen run's reports; before the first training run, none (all "Not measured yet").
+
+    Fresh documents read the same before any run as after ``make model-card``; an unknown run
+    name is still an error, and so is a folder of runs none of which finished.
+    """
+    try:
+        return ArtifactFiles.from_paths(to_plain(cfg.paths))
+    except RunError:
+        if cfg.paths.run != LATEST or list_runs(Path(cfg.paths.runs_dir)):
+            raise
+        return ArtifactFiles.from_paths({})
+
+
 def run_model_card(cfg: DictConfig) -> list[DocumentUpdate]:
     """Re-render every document of ``documents``; nothing is written unless all of them render."""
-    settings = to_plain(cfg)
+    settings = {key: to_plain(cfg[key]) for key in ("model_card", "readiness")}
     stage = settings["model_card"]
-    files = ArtifactFiles.from_paths(settings["paths"])
+    files = run_files(cfg)
     card = settings_from_mapping(CardSettings, stage["card"], group="model_card.card", error=ProjectError)
     measurements = read_measurements(files)
     contents = block_contents(measurements, card, read_waivers(settings["readiness"].get("waivers")))

@@ -76,7 +76,7 @@ class MetricsReport:
     confusion_matrix: list[list[int]] | None
 
 
-def read_metrics(path: Path) -> MetricsReport | None:
+def read_metrics(path: Path | None) -> MetricsReport | None:
     data = _load_json(path)
     if data is None:
         return None
@@ -98,8 +98,8 @@ class DataSource:
     path: str | None
 
 
-def read_data_source(path: Path) -> DataSource | None:
-    if not path.is_file():
+def read_data_source(path: Path | None) -> DataSource | None:
+    if path is None or not path.is_file():
         return None
     config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     data_path = _field(config, "data.path", path, default=None)
@@ -298,11 +298,12 @@ def read_explanations(path: Path | None) -> ExplanationsReport | None:
 class ArtifactFiles:
     """Where each stage wrote what the documents report: the chosen run's files (configs/paths/).
 
-    ``None`` for a stage the project does not have (its path is not in configs/paths/).
+    ``None`` for a stage the project does not have (its path is not in configs/paths/), and
+    for everything before the first training run.
     """
 
-    metrics: Path
-    training_config: Path
+    metrics: Path | None
+    training_config: Path | None
     fairness: Path | None
     export: Path | None
     loadtest: Path | None
@@ -315,8 +316,8 @@ class ArtifactFiles:
             return Path(paths[name]) if paths.get(name) else None
 
         return cls(
-            metrics=Path(paths["metrics"]),
-            training_config=Path(paths["resolved_config"]),
+            metrics=optional("metrics"),
+            training_config=optional("resolved_config"),
             fairness=optional("fairness"),
             export=optional("export_report"),
             loadtest=optional("loadtest"),
