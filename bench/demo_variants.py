@@ -100,8 +100,10 @@ def run_seed(variant: str, project: Path, seed: int) -> dict[str, Any]:
     if DEMO_DISPARITIES[variant].mitigated:
         fairness.append("fairness.mitigation=threshold_optimizer")
     stage(project, artifacts, *fairness)
-    metrics = json.loads((artifacts / "metrics.json").read_text())
-    report = json.loads((artifacts / "fairness.json").read_text())
+    # One training run per seed's artifacts folder: artifacts/runs/<name>/ (the project's core/runs.py).
+    [run_dir] = [record.parent for record in (artifacts / "runs").rglob("run.json")]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    report = json.loads((run_dir / "fairness.json").read_text())
     result = evaluate_demo_disparity(report, variant)
     feature = DEMO_DISPARITIES[variant].feature
     return {

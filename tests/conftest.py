@@ -1,5 +1,6 @@
 """Shared helpers for mlscaffold's tests."""
 
+import json
 import os
 import subprocess
 import sys
@@ -36,6 +37,22 @@ def run(
 
 def python(*args: str | Path) -> list[str | Path]:
     return [sys.executable, *args]
+
+
+def latest_run(project: Path) -> Path:
+    """The folder of a generated project's latest complete training run, as its release stages pick it.
+
+    Each training run writes to ``artifacts/runs/<name>/`` with a ``run.json``; the latest is
+    the complete one that finished last (the project's ``core/runs.py``).
+    """
+    runs_dir = project / "artifacts" / "runs"
+    complete = [
+        (json.loads(record.read_text())["finished"], record.parent)
+        for record in runs_dir.rglob("run.json")
+        if json.loads(record.read_text()).get("status") == "complete"
+    ]
+    assert complete, f"no complete training run under {runs_dir}"
+    return max(complete)[1]
 
 
 def check(result: subprocess.CompletedProcess[str], what: str) -> None:

@@ -92,7 +92,7 @@ def test_the_card_front_matter_is_hub_metadata(
     assert metadata["library_name"] == library and metadata["pipeline_tag"] == task
     assert card.data.eval_results is None  # nothing measured yet
     config = yaml.safe_load((project / "configs/model_card.yaml").read_text())
-    assert config["card"]["task_type"] == task
+    assert config["model_card"]["card"]["task_type"] == task
 
 
 @pytest.mark.parametrize(

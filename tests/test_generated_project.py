@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from mlscaffold.cli import app
 from mlscaffold.template_store import PUBLIC_SOURCE
 
-from .conftest import REPO_ROOT, check, python, run
+from .conftest import REPO_ROOT, check, latest_run, python, run
 from .demo_disparity import assert_demo_disparity_found
 
 pytestmark = pytest.mark.slow
@@ -58,8 +58,8 @@ def make(project: Path, *targets: str) -> subprocess.CompletedProcess[str]:
 
 def test_default_project_release_pipeline_runs_through_make(default_project: Path) -> None:
     """`make train evaluate export readiness` on the demo data: every report, the filled card, the gate."""
-    artifacts = default_project / "artifacts"
     check(make(default_project, "train"), "make train")
+    artifacts = latest_run(default_project)  # the release targets below work on it
     assert not (artifacts / "metrics.json").exists()  # the test split is the evaluation stage's
     evaluate = python("-m", "my_ml_project.evaluation")
     check(run(evaluate, default_project, pythonpath=[default_project / "src"]), "evaluate")
@@ -109,17 +109,17 @@ def test_default_project_release_pipeline_runs_through_make(default_project: Pat
 def test_default_project_finds_the_demo_disparity_and_mitigation_narrows_it(default_project: Path) -> None:
     """The demo's recorded income understates female applicants' means: a gap by sex."""
     src = [default_project / "src"]
-    if not (default_project / "artifacts/checkpoints/best.pt").is_file():
+    if not list((default_project / "artifacts" / "runs").glob("*/checkpoints/best.pt")):
         check(run(python("-m", "my_ml_project.training"), default_project, pythonpath=src), "train")
     mitigation = "fairness.mitigation=threshold_optimizer"
     check(run(python("-m", "my_ml_project.fairness", mitigation), default_project, pythonpath=src), "fairness")
-    report = json.loads((default_project / "artifacts/fairness.json").read_text())
+    report = json.loads((latest_run(default_project) / "fairness.json").read_text())
     assert_demo_disparity_found(report, "pytorch-tabular", mitigation=True)
     before = report["features"]["sex"]["disparities"]["equalized_odds_difference"]
     after = report["mitigation"]["features"]["sex"]["disparities"]["equalized_odds_difference"]
     assert before >= 0.08 and after < before / 2, (before, after)  # held on all five seeds of the bench
     assert {check["metric"] for check in report["checks"]} >= {"demographic_parity_ratio", "min_group_size"}
-    assert "## Mitigation" in (default_project / "artifacts/fairness.md").read_text()
+    assert "## Mitigation" in (latest_run(default_project) / "fairness.md").read_text()
 
 
 def test_default_project_passes_its_own_tests_and_lint(default_project: Path) -> None:
@@ -151,7 +151,7 @@ def test_regression_project_passes_its_own_tests(tmp_path: Path) -> None:
     )
     check(run(python("-m", "credit_limits.training"), project, pythonpath=src), "regression train")
     check(run(python("-m", "credit_limits.evaluation"), project, pythonpath=src), "regression evaluate")
-    metrics = json.loads((project / "artifacts" / "metrics.json").read_text())["metrics"]
+    metrics = json.loads((latest_run(project) / "metrics.json").read_text())["metrics"]
     assert metrics["r2"] >= 0.6 and metrics["rmse"] > 0
 
 

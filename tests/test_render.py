@@ -99,6 +99,10 @@ EXPECTED_FILES = [
     "tests/test_trainer.py",
     "configs/drift.yaml",
     "tests/test_drift.py",
+    "configs/hydra/default.yaml",
+    "configs/paths/default.yaml",
+    "configs/runs.yaml",
+    "tests/test_runs.py",
 ]
 # The model card and datasheet generator (python -m <package>.documents), in every variant.
 DOCUMENTATION_FILES = [
@@ -120,7 +124,8 @@ CORE_FILES = [
     f"core/{name}.py"
     for name in (
         "__init__", "artifacts", "atomic", "checkpoint", "config", "devices", "errors", "integrity", "inference",
-        "metrics", "placeholders", "markers", "predict", "reporting", "reproducibility", "scoring", "waivers",
+        "metrics", "placeholders", "markers", "predict", "reporting", "reproducibility", "runs", "scoring",
+        "show_runs", "waivers",
     )
 ]  # fmt: skip
 # The training interface both frameworks share (the same files; tests/test_training_interface.py).
@@ -220,7 +225,10 @@ SERVING_FILES = (
 )  # fmt: skip
 DOCKER_FILES = ["Dockerfile", ".dockerignore"]
 # The local benchmark (project files, package files): rendered exactly when there is no server.
-BENCHMARK_FILES = (["configs/benchmark.yaml", "tests/test_benchmark.py"], ["benchmark/__init__.py", "benchmark/__main__.py"])
+BENCHMARK_FILES = (
+    ["configs/benchmark.yaml", "tests/test_benchmark.py"],
+    ["benchmark/__init__.py", "benchmark/__main__.py"],
+)
 # Rendered only with fairness_checks (every framework and modality).
 FAIRNESS_FILES = ["configs/fairness.yaml", "configs/fairness/default.yaml", "tests/test_fairness.py"]
 FAIRNESS_PACKAGE_FILES = [
@@ -414,7 +422,7 @@ def test_export_and_quantization_render_only_when_chosen(copie) -> None:
     int8 = render_ok(copie, {"onnx_export": True, "quantization": True, "deployment_target": "mobile"})
     assert not (none / "src/my_ml_project/export").exists()
     assert "onnx" not in (none / "pyproject.toml").read_text() and "export:" not in (none / "Makefile").read_text()
-    assert yaml.safe_load((none / "configs/readiness.yaml").read_text())["export_report"] is None
+    assert "export_report" not in yaml.safe_load((none / "configs/paths/default.yaml").read_text())
     for project in (fp32, int8):
         assert '"onnxruntime>=' in (project / "pyproject.toml").read_text()
         assert "$(PACKAGE).export" in (project / "Makefile").read_text()
@@ -422,10 +430,10 @@ def test_export_and_quantization_render_only_when_chosen(copie) -> None:
             step.get("run", "")
             for step in yaml.safe_load((project / ".github/workflows/ci.yml").read_text())["jobs"]["test"]["steps"]
         )
-        readiness = yaml.safe_load((project / "configs/readiness.yaml").read_text())
-        assert readiness["export_report"] == "${paths.artifacts_dir}/export.json"
-    assert "quantize" not in yaml.safe_load((fp32 / "configs/export.yaml").read_text())
-    export = yaml.safe_load((int8 / "configs/export.yaml").read_text())
+        paths = yaml.safe_load((project / "configs/paths/default.yaml").read_text())
+        assert paths["export_report"] == "${.run_dir}/export.json"  # in the chosen run's folder
+    assert "quantize" not in yaml.safe_load((fp32 / "configs/export.yaml").read_text())["export"]
+    export = yaml.safe_load((int8 / "configs/export.yaml").read_text())["export"]
     assert export["quantize"] is True and export["size_budget_mb"] == "${readiness.model_size_budget_mb}"
     assert yaml.safe_load((int8 / "configs/readiness/default.yaml").read_text())["model_size_budget_mb"] == 50
     assert "quantize_int8" not in (fp32 / "src/my_ml_project/export/pipeline.py").read_text()
@@ -443,8 +451,8 @@ def test_fairness_renders_only_when_requested(copie, framework: str) -> None:
     assert thresholds["max_difference"] == 0.05 and thresholds["min_ratio"] == 0.8
     assert thresholds["mitigation"] == "none" and thresholds["min_group_size"] > 0
     stage = yaml.safe_load((checked / "configs/fairness.yaml").read_text())
-    assert {"fairness": "default"} in stage["defaults"]
-    assert ("checkpoint" if framework == "pytorch" else "model_dir") in stage
+    assert {"fairness": "default"} in stage["defaults"] and {"paths": "default"} in stage["defaults"]
+    assert thresholds["accelerator"] == "auto"  # the stage's settings, all under fairness:
     assert '"fairlearn>=' in (checked / "pyproject.toml").read_text()
     assert "\nfairness:" in (checked / "Makefile").read_text()
     assert "## Fairness" in (checked / "README.md").read_text()
@@ -455,10 +463,9 @@ def test_fairness_renders_only_when_requested(copie, framework: str) -> None:
             assert "fairlearn" not in path.read_text(), path
     assert "fairness" not in (unchecked / "Makefile").read_text()
     assert "## Fairness" not in (unchecked / "README.md").read_text()
-    if framework == "pytorch":  # the gate reads fairness.json, or says the check was not requested
-        assert yaml.safe_load((unchecked / "configs/readiness.yaml").read_text())["fairness_report"] is None
-        readiness = yaml.safe_load((checked / "configs/readiness.yaml").read_text())
-        assert readiness["fairness_report"] == "${paths.artifacts_dir}/fairness.json"
+    # The gate reads the run's fairness.json, or says the check was not requested (no such path).
+    assert "fairness" not in yaml.safe_load((unchecked / "configs/paths/default.yaml").read_text())
+    assert yaml.safe_load((checked / "configs/paths/default.yaml").read_text())["fairness"] == "${.run_dir}/fairness.json"
 
 
 @pytest.mark.parametrize(
@@ -482,14 +489,14 @@ def test_explanations_render_only_when_requested(
     assert ('"captum>=' if library == "shap" else '"shap>=') not in dependencies
     assert "\nexplain:" in (explained / "Makefile").read_text()
     assert "make explain" in (explained / "README.md").read_text()
-    stage = yaml.safe_load((explained / "configs/explain.yaml").read_text())
+    stage = yaml.safe_load((explained / "configs/explain.yaml").read_text())["explain"]
     assert stage["split"] == "test" and stage["num_examples"] >= 1
     assert ("background_size" if method == "shap" else "n_steps") in stage
     assert yaml.safe_load((explained / "configs/serve.yaml").read_text())["serve"]["explanations"] is False
-    readiness = yaml.safe_load((explained / "configs/readiness.yaml").read_text())
-    assert readiness["explanations_report"] == "${paths.artifacts_dir}/explanations/explanations.json"
+    paths = yaml.safe_load((explained / "configs/paths/default.yaml").read_text())
+    assert paths["explanations"] == "${.explanations_dir}/explanations.json"
     # Nothing of explanations without the answer: no dependency, stage, route, setting or test.
-    assert yaml.safe_load((unexplained / "configs/readiness.yaml").read_text())["explanations_report"] is None
+    assert "explanations" not in yaml.safe_load((unexplained / "configs/paths/default.yaml").read_text())
     assert "explanations" not in yaml.safe_load((unexplained / "configs/serve.yaml").read_text())["serve"]
     for path in unexplained.rglob("*"):
         if path.is_file() and path.suffix in (".py", ".toml", ".yaml", ".yml", ""):
@@ -580,9 +587,9 @@ def test_serving_renders_only_when_chosen_and_its_deploy_files_agree_with_the_se
     assert "fastapi" not in batch_pyproject and "uvicorn" not in batch_pyproject and "aiohttp" not in batch_pyproject
     batch_makefile = (batch / "Makefile").read_text()
     assert "serve:" not in batch_makefile and "loadtest:" not in batch_makefile and "benchmark:" in batch_makefile
-    batch_readiness = (batch / "configs/readiness.yaml").read_text()
-    assert "loadtest_report: null" in batch_readiness
-    assert "benchmark_report: ${paths.artifacts_dir}/benchmark.json" in batch_readiness
+    batch_paths = yaml.safe_load((batch / "configs/paths/default.yaml").read_text())
+    assert "loadtest" not in batch_paths  # the gate reads the benchmark instead
+    assert batch_paths["benchmark"] == "${.run_dir}/benchmark.json"
     assert "prometheus" not in (batch / ".github/workflows/ci.yml").read_text()
 
     pyproject = (served / "pyproject.toml").read_text()
@@ -623,18 +630,21 @@ def test_serving_renders_only_when_chosen_and_its_deploy_files_agree_with_the_se
     assert 'ENTRYPOINT ["python", "-m", "my_ml_project.serving"' in dockerfile
     assert "torchvision" in dockerfile and "--index-url https://download.pytorch.org/whl/cpu" in dockerfile
     dockerignore = (served / ".dockerignore").read_text().splitlines()
-    assert {".git", ".venv", "tests", "artifacts", "!artifacts/checkpoints/best.pt", "!artifacts/export"} <= set(
-        dockerignore
-    )
+    assert {".git", ".venv", "tests", "artifacts", "!artifacts/runs/**/checkpoints/best.pt"} <= set(dockerignore)
+    assert {"!artifacts/runs/**/export", "!artifacts/runs/**/run.json"} <= set(dockerignore)
 
 
 @pytest.mark.parametrize(
     "answers", [{}, {"framework": "huggingface", "modality": "text"}], ids=["pytorch", "huggingface"]
 )
 def test_the_docker_context_holds_the_model_the_server_loads(copie, answers: dict) -> None:
-    """The image is built with the trained model: .dockerignore re-includes what serve.yaml points at."""
+    """The image is built with a run's model: .dockerignore re-includes, in every run, what the server loads."""
     project = render_ok(copie, {**answers, "serving": True, "docker": True})
-    served = yaml.safe_load((project / "configs/serve.yaml").read_text())["checkpoint"]
-    model = served.replace("${paths.artifacts_dir}", "artifacts")
+    paths = yaml.safe_load((project / "configs/paths/default.yaml").read_text())
+    served = paths["checkpoint"].replace("${.checkpoint_dir}", paths["checkpoint_dir"])
+    served = served.replace("${.model_dir}", paths.get("model_dir", "")).replace("${.run_dir}", "artifacts/runs/**")
     included = (project / ".dockerignore").read_text().splitlines()
-    assert "artifacts" in included and f"!{model}" in included, (model, included)
+    assert "artifacts" in included and f"!{served}" in included, (served, included)
+    dockerfile = (project / "Dockerfile").read_text()
+    assert "ARG RUN_DIR" in dockerfile and "COPY --chown=app:app ${RUN_DIR} ./${RUN_DIR}" in dockerfile
+    assert "--build-arg RUN_DIR=" in (project / "Makefile").read_text()  # make docker-build picks the run

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import assert_integrated_gradients_add_up, check, python, run
+from .conftest import assert_integrated_gradients_add_up, check, latest_run, python, run
 from .demo_disparity import assert_demo_disparity_found
 from .test_render import assert_clean_project, render_ok
 
@@ -35,14 +35,13 @@ def test_hugging_face_variant_renders_a_clean_project(copie, answers: dict) -> N
     assert not (project / "configs/model/pretrained.yaml").exists()
     tiny = yaml.safe_load((project / "configs/model/tiny.yaml").read_text())
     assert tiny["pretrained"] is None and tiny["model_type"] == ("bert" if answers["modality"] == "text" else "resnet")
-    evaluate = yaml.safe_load((project / "configs/evaluate.yaml").read_text())
-    assert evaluate["model_dir"] == "${paths.artifacts_dir}/model" and "checkpoint" not in evaluate
+    paths = yaml.safe_load((project / "configs/paths/default.yaml").read_text())
+    assert paths["model_dir"] == "${.run_dir}/model" and paths["checkpoint"] == "${.model_dir}"
     pyproject = (project / "pyproject.toml").read_text()
     assert '"transformers>=5"' in pyproject and '"datasets>=' in pyproject and "torchvision" not in pyproject
     readme = (project / "README.md").read_text()
     assert "transformers.Trainer" in readme and "checkpoint.py" not in readme
-    readiness = yaml.safe_load((project / "configs/readiness.yaml").read_text())
-    assert readiness["checkpoint"] == "${paths.artifacts_dir}/model"
+    assert "checkpoint" not in yaml.safe_load((project / "configs/readiness.yaml").read_text())  # paths only
 
 
 @pytest.mark.parametrize(
@@ -123,15 +122,16 @@ def test_hugging_face_project_trains_above_chance_and_evaluates(hf_project: tupl
     modality, project = hf_project
     src = [project / "src"]
     check(run(python("-m", "my_ml_project.training"), project, pythonpath=src, env=OFFLINE), "train")
-    assert not (project / "artifacts" / "metrics.json").exists()  # the test split is the evaluation stage's
+    run_dir = latest_run(project)  # the run the release stages below read and write
+    assert not (run_dir / "metrics.json").exists()  # the test split is the evaluation stage's
     check(run(python("-m", "my_ml_project.evaluation"), project, pythonpath=src, env=OFFLINE), "evaluate")
-    metrics_path = project / "artifacts" / "metrics.json"
+    metrics_path = run_dir / "metrics.json"
     trained = json.loads(metrics_path.read_text())
     accuracy = trained["metrics"]["accuracy"]
     assert accuracy >= REQUIRED_ACCURACY[modality], (
         f"demo test accuracy {accuracy:.3f}; chance is {CHANCE[modality]:.3f}"
     )
-    model_dir = project / "artifacts" / "model"
+    model_dir = run_dir / "model"
     assert (model_dir / "model.safetensors").is_file() and not (model_dir / "training_args.bin").exists()
     labels = json.loads((model_dir / "config.json").read_text())["id2label"]
     assert list(labels.values()) == trained["class_names"]
@@ -139,7 +139,7 @@ def test_hugging_face_project_trains_above_chance_and_evaluates(hf_project: tupl
     check(run(python("-m", "my_ml_project.evaluation"), project, pythonpath=src, env=OFFLINE), "evaluate")
     assert json.loads(metrics_path.read_text())["metrics"] == trained["metrics"]
     check(run(python("-m", "my_ml_project.explanations"), project, pythonpath=src, env=OFFLINE), "explain")
-    explained = json.loads((project / "artifacts/explanations/explanations.json").read_text())
+    explained = json.loads((run_dir / "explanations/explanations.json").read_text())
     assert_integrated_gradients_add_up(explained)
     assert_fairness_stage_runs_on_the_demo(modality, project)
 
@@ -153,7 +153,7 @@ def assert_fairness_stage_runs_on_the_demo(modality: str, project: Path) -> None
         assert fairness.returncode == 1 and "ThresholdOptimizer post-processes binary classifiers" in fairness.stderr
         fairness = run(python("-m", "my_ml_project.fairness"), project, pythonpath=src, env=OFFLINE)
     check(fairness, "fairness")
-    report = json.loads((project / "artifacts" / "fairness.json").read_text())
+    report = json.loads((latest_run(project) / "fairness.json").read_text())
     assert_demo_disparity_found(report, f"huggingface-{modality}", mitigation=modality == "text")
     feature = "dialect" if modality == "text" else "background"
     assert report["features"][feature]["disparities"]["equalized_odds_difference"] > 0.05

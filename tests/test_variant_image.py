@@ -14,7 +14,7 @@ import yaml
 from PIL import Image
 
 from . import test_render
-from .conftest import assert_integrated_gradients_add_up, check, python, run
+from .conftest import assert_integrated_gradients_add_up, check, latest_run, python, run
 from .demo_disparity import assert_demo_disparity_found
 from .test_render import assert_clean_project, render_ok
 
@@ -122,15 +122,16 @@ def image_project(copie_session) -> Path:
 def test_image_project_trains_on_demo_images_and_evaluates(image_project: Path) -> None:
     src = [image_project / "src"]
     check(run(python("-m", "my_ml_project.training"), image_project, pythonpath=src), "train")
-    assert not (image_project / "artifacts" / "metrics.json").exists()  # the test split is the evaluation stage's
+    run_dir = latest_run(image_project)  # the run the release stages below read and write
+    assert not (run_dir / "metrics.json").exists()  # the test split is the evaluation stage's
     check(run(python("-m", "my_ml_project.evaluation"), image_project, pythonpath=src), "evaluate")
-    metrics_path = image_project / "artifacts" / "metrics.json"
+    metrics_path = run_dir / "metrics.json"
     trained = json.loads(metrics_path.read_text())
     accuracy = trained["metrics"]["accuracy"]
     assert accuracy >= 0.8, f"demo test accuracy {accuracy:.3f}; chance is {CHANCE_ACCURACY:.3f} (3 classes)"
     assert trained["class_names"] == ["circle", "square", "triangle"]
     assert trained["target"]["met"] is True
-    preprocessor = json.loads((image_project / "artifacts" / "preprocessor.json").read_text())
+    preprocessor = json.loads((run_dir / "preprocessor.json").read_text())
     assert preprocessor["image_size"] == 32 and len(preprocessor["mean"]) == len(preprocessor["std"]) == 3
     demo_folders = list((image_project / "artifacts" / "demo_images").iterdir())
     assert [folder.name for folder in demo_folders] == ["shapes-v3-n1200-seed42"]
@@ -142,10 +143,10 @@ def test_image_project_trains_on_demo_images_and_evaluates(image_project: Path) 
     assert evaluated["metrics"] == trained["metrics"]
     assert evaluated["num_examples"] == 180
     check(run(python("-m", "my_ml_project.explanations"), image_project, pythonpath=src), "explain")
-    explained = json.loads((image_project / "artifacts/explanations/explanations.json").read_text())
+    explained = json.loads((run_dir / "explanations/explanations.json").read_text())
     assert_integrated_gradients_add_up(explained)
     check(run(python("-m", "my_ml_project.export"), image_project, pythonpath=src), "export")
-    exported = json.loads((image_project / "artifacts" / "export.json").read_text())
+    exported = json.loads((run_dir / "export.json").read_text())
     assert exported["parity"]["passed"] and exported["input"]["shape"] == ["batch", 3, 32, 32]
     assert exported["metrics"]["fp32"]["accuracy"] == pytest.approx(trained["metrics"]["accuracy"], abs=0.01)
     assert exported["metrics"]["int8"]["accuracy"] >= trained["metrics"]["accuracy"] - 0.05
@@ -157,7 +158,7 @@ def assert_demo_disparity_is_found(project: Path) -> None:
     """Dark-background demo images are harder; ThresholdOptimizer does not apply to 3 classes."""
     src = [project / "src"]
     check(run(python("-m", "my_ml_project.fairness"), project, pythonpath=src), "fairness")
-    report = json.loads((project / "artifacts" / "fairness.json").read_text())
+    report = json.loads((latest_run(project) / "fairness.json").read_text())
     assert_demo_disparity_found(report, "pytorch-image")  # dark backgrounds, by 3+ examples
     groups = report["features"]["background"]["groups"]
     assert groups["dark"]["accuracy"] < groups["light"]["accuracy"] - 0.05, groups

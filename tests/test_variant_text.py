@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from mlscaffold.cli import app
 
 from . import test_render
-from .conftest import REPO_ROOT, assert_integrated_gradients_add_up, check, python, run
+from .conftest import REPO_ROOT, assert_integrated_gradients_add_up, check, latest_run, python, run
 from .demo_disparity import assert_demo_disparity_found
 from .test_render import assert_clean_project, render_ok
 
@@ -157,28 +157,29 @@ def test_text_project_passes_its_own_tests(text_project: Path) -> None:
 def test_text_project_trains_above_chance_and_evaluates(text_project: Path) -> None:
     src = [text_project / "src"]
     check(run(python("-m", "my_ml_project.training"), text_project, pythonpath=src), "train")
-    assert not (text_project / "artifacts" / "metrics.json").exists()  # the test split is the evaluation stage's
+    run_dir = latest_run(text_project)  # the run the release stages below read and write
+    assert not (run_dir / "metrics.json").exists()  # the test split is the evaluation stage's
     check(run(python("-m", "my_ml_project.evaluation"), text_project, pythonpath=src), "evaluate")
-    metrics_path = text_project / "artifacts" / "metrics.json"
+    metrics_path = run_dir / "metrics.json"
     trained = json.loads(metrics_path.read_text())
     accuracy = trained["metrics"]["accuracy"]
     assert accuracy >= 0.85, (
         f"demo test accuracy {accuracy:.3f} is not clearly above chance ({CHANCE_ACCURACY} for the two balanced labels)"
     )
     assert trained["class_names"] == ["negative", "positive"] and trained["target"]["met"] is True
-    preprocessor = json.loads((text_project / "artifacts" / "preprocessor.json").read_text())
+    preprocessor = json.loads((run_dir / "preprocessor.json").read_text())
     assert isinstance(preprocessor["tokenizer_json"], str) and preprocessor["max_length"] == 32
     metrics_path.unlink()
     check(run(python("-m", "my_ml_project.evaluation"), text_project, pythonpath=src), "evaluate")
     evaluated = json.loads(metrics_path.read_text())
     assert evaluated["metrics"] == trained["metrics"]
     check(run(python("-m", "my_ml_project.explanations"), text_project, pythonpath=src), "explain")
-    explained = json.loads((text_project / "artifacts/explanations/explanations.json").read_text())
+    explained = json.loads((run_dir / "explanations/explanations.json").read_text())
     assert_integrated_gradients_add_up(explained)
     # The demo's en_gb labels are noisier: an equalized-odds gap by dialect, narrowed by mitigation.
     mitigation = "fairness.mitigation=threshold_optimizer"
     check(run(python("-m", "my_ml_project.fairness", mitigation), text_project, pythonpath=src), "fairness")
-    fairness = json.loads((text_project / "artifacts" / "fairness.json").read_text())
+    fairness = json.loads((run_dir / "fairness.json").read_text())
     assert_demo_disparity_found(fairness, "pytorch-text", mitigation=True)
     assert fairness["features"]["dialect"]["disparities"]["equalized_odds_difference"] >= 0.08
     check(run(python("-m", "my_ml_project.data.demo", "data/demo.jsonl"), text_project, pythonpath=src), "demo data")
@@ -199,11 +200,13 @@ def test_text_project_trains_above_chance_and_evaluates(text_project: Path) -> N
     )
     check(from_file, "training the BiGRU on the demo reviews written as JSON Lines")
     assert "data/demo.jsonl, 2800/600/600 texts" in from_file.stdout + from_file.stderr
-    # debug=fast writes to artifacts/debug/ (configs/debug/fast.yaml).
-    export = python("-m", "my_ml_project.export", "paths.artifacts_dir=artifacts/debug")
+    # A run of its own, now the latest: export works on it with no arguments.
+    bigru_run = latest_run(text_project)
+    assert bigru_run != run_dir and bigru_run.name.endswith("-debug")
+    export = python("-m", "my_ml_project.export")
     check(run(export, text_project, pythonpath=src), "exporting the BiGRU")
-    exported = json.loads((text_project / "artifacts" / "debug" / "export.json").read_text())
+    exported = json.loads((bigru_run / "export.json").read_text())
     assert exported["model"] == "BiGRUClassifier" and exported["parity"]["passed"]
-    exported_preprocessor = json.loads((text_project / "artifacts/debug/export/preprocessor.json").read_text())
+    exported_preprocessor = json.loads((bigru_run / "export/preprocessor.json").read_text())
     max_length = exported_preprocessor["max_length"]
     assert exported["input"] == {"name": "inputs", "dtype": "int64", "shape": ["batch", max_length]}

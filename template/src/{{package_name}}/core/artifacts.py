@@ -1,74 +1,48 @@
-"""The artifacts folder: the one place where stages hand work to each other.
+"""Artifact paths: the files through which stages hand work to each other.
 
-``train`` writes checkpoints, the resolved config, the fitted preprocessing and metrics
-here; ``evaluate`` (and later stages) read them without the user copying paths around.
-Hydra's dated output folders only keep run logs.
+configs/paths/ names every artifact path once; stages take the paths they need from the
+composed config (``paths.<name>``), and training builds :class:`ArtifactPaths` from it.
+Each training run writes into its own folder (``paths.run_dir``, see runs.py), and the
+release stages read and write inside the run they are pointed at, so runs never overwrite
+each other.
 
-``export`` writes a self-contained folder (``export/``: the ONNX model(s) and the fitted
-preprocessing) that serving loads and that can be copied to a device as a whole, and its
-report ``export.json`` beside it.
+``export`` writes a self-contained folder (``paths.export_dir``: the ONNX model(s) and the
+fitted preprocessing) that serving loads and that can be copied to a device as a whole;
+the names of the files inside it are the export format's, below.
 """
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from .integrity import update_with_file
 
 
 @dataclass(frozen=True)
 class ArtifactPaths:
-    """Well-known file locations inside one artifacts folder."""
+    """What one training run writes, with the paths configs/paths/ gives them (no names here)."""
 
-    root: Path
+    run_dir: Path
+    checkpoint_dir: Path
+    """PyTorch: ``best.pt`` and ``last.pt``, each with its ``.sha256`` (see core/checkpoint.py);
+    Hugging Face: the Trainer's ``checkpoint-<step>/`` folders, each with its ``checksums.json``."""
+    checkpoint: Path
+    """The trained model the release stages load: ``best.pt``, or the Hugging Face model folder
+    (weights, processor, config, ``checksums.json``)."""
+    resolved_config: Path
+    preprocessor: Path
+    history: Path
+    metrics: Path
 
-    @property
-    def checkpoint_dir(self) -> Path:
-        """PyTorch: ``best.pt`` and ``last.pt``, each with its ``.sha256`` (see training/checkpoint.py);
-        Hugging Face: the Trainer's ``checkpoint-<step>/`` folders, each with its ``checksums.json``."""
-        return self.root / "checkpoints"
-
-    @property
-    def model_dir(self) -> Path:
-        """The exported best model (Hugging Face projects: weights, processor, config, ``checksums.json``)."""
-        return self.root / "model"
-
-    @property
-    def resolved_config(self) -> Path:
-        return self.root / "config.yaml"
-
-    @property
-    def preprocessor(self) -> Path:
-        return self.root / "preprocessor.json"
-
-    @property
-    def history(self) -> Path:
-        return self.root / "history.json"
-
-    @property
-    def metrics(self) -> Path:
-        return self.root / "metrics.json"
-
-    @property
-    def export_dir(self) -> Path:
-        return self.root / "export"
-
-    @property
-    def export_files(self) -> "ExportFiles":
-        return ExportFiles(self.export_dir)
-
-    @property
-    def onnx_model(self) -> Path:
-        return self.export_files.onnx_model
-
-    @property
-    def onnx_int8_model(self) -> Path:
-        return self.export_files.onnx_int8_model
-
-    @property
-    def export_report(self) -> Path:
-        """``export.json``: parity, sizes against the budget, fp32 and INT8 test metrics."""
-        return self.root / "export.json"
+    @classmethod
+    def from_config(cls, paths: Mapping[str, Any]) -> "ArtifactPaths":
+        """The paths of the resolved ``paths`` config (a missing key is a config error, by name)."""
+        missing = [item.name for item in fields(cls) if item.name not in paths]
+        if missing:
+            raise KeyError(f"configs/paths/ has no {', '.join(missing)}")
+        return cls(**{item.name: Path(paths[item.name]) for item in fields(cls)})
 
     def create(self) -> "ArtifactPaths":
         """Create the folders (idempotent) and return ``self`` for chaining."""
@@ -78,7 +52,7 @@ class ArtifactPaths:
 
 @dataclass(frozen=True)
 class ExportFiles:
-    """The files of one export folder (``artifacts/export/`` unless configured otherwise).
+    """The files of one export folder (``paths.export_dir``).
 
     A model larger than the exporter's single-file limit keeps its weights in a side file
     named after it (``model.onnx.data``); ``export/onnx_model.py: model_files`` lists them.

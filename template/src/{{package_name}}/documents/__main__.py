@@ -1,4 +1,4 @@
-"""Re-render the model card and the datasheet from the artifacts: ``python -m <package>.documents``.
+"""Re-render the model card and the datasheet from a run's artifacts: ``python -m <package>.documents``.
 
 Run it (or ``make model-card``) after the stages that measure something: ``make evaluate``
 (test metrics), ``make fairness``, ``make export``, ``make loadtest``. It
@@ -6,8 +6,10 @@ rewrites only the regenerated blocks (between ``<!-- measured:NAME:start -->`` a
 ``<!-- measured:NAME:end -->``) and the ``model-index`` of the card's front matter; every
 other line of the documents is the owners' and stays as they wrote it. The ``targets`` block
 (in the card and the README) states the release targets from ``configs/readiness/`` (and the
-fairness thresholds), so a changed target never leaves a document contradicting the gate. What has not been
-measured yet reads "Not measured yet" with the command to run. The card's ``waivers`` block
+fairness thresholds), so a changed target never leaves a document contradicting the gate.
+What has not been measured yet reads "Not measured yet" with the command to run. The
+measurements are those of the chosen run (``paths.run``: the latest by default,
+``make model-card RUN=<name>``). The card's ``waivers`` block
 lists the readiness checks the owners release without measuring, with their reasons, from
 ``waivers`` in ``configs/readiness/`` (the config the gate reads). It ends by listing the
 entries only people can fill that are still open (the readiness gate checks the same).
@@ -23,6 +25,7 @@ from omegaconf import DictConfig
 from ..core.atomic import write_text_atomically
 from ..core.config import CONFIG_DIR, PROJECT_ROOT, settings_from_mapping, to_plain
 from ..core.errors import ProjectError, exit_on_user_error
+from ..core.runs import LATEST, RunError, list_runs
 from ..core.waivers import read_waivers
 from . import (
     ArtifactFiles,
@@ -70,7 +73,7 @@ def render_document(
     if not path.is_file():
         raise ProjectError(
             f"{path} not found. Restore it from version control (git checkout -- {path}), or point "
-            "documents.<name> at the document to render."
+            "model_card.documents.<name> at the document to render."
         )
     old = path.read_text(encoding="utf-8")
     new = replace_blocks(old, contents, str(path))
@@ -79,22 +82,36 @@ def render_document(
     return DocumentUpdate(path, new, new != old, unfilled_entries(new) if owners_entries else [])
 
 
+def run_files(cfg: DictConfig) -> ArtifactFiles:
+    """The chosen run's reports; before the first training run, none (all "Not measured yet").
+
+    Fresh documents read the same before any run as after ``make model-card``; an unknown run
+    name is still an error, and so is a folder of runs none of which finished.
+    """
+    try:
+        return ArtifactFiles.from_paths(to_plain(cfg.paths))
+    except RunError:
+        if cfg.paths.run != LATEST or list_runs(Path(cfg.paths.runs_dir)):
+            raise
+        return ArtifactFiles.from_paths({})
+
+
 def run_model_card(cfg: DictConfig) -> list[DocumentUpdate]:
     """Re-render every document of ``documents``; nothing is written unless all of them render."""
-    settings = to_plain(cfg)
-    paths = {name: Path(value) for name, value in settings["artifacts"].items()}
-    files = settings_from_mapping(ArtifactFiles, paths, group="artifacts", error=ProjectError)
-    card = settings_from_mapping(CardSettings, settings["card"], group="card", error=ProjectError)
+    settings = {key: to_plain(cfg[key]) for key in ("model_card", "readiness")}
+    stage = settings["model_card"]
+    files = run_files(cfg)
+    card = settings_from_mapping(CardSettings, stage["card"], group="model_card.card", error=ProjectError)
     measurements = read_measurements(files)
     targets = ReleaseTargets.from_configs(settings["readiness"], settings.get("fairness"))
     contents = block_contents(measurements, card, targets, read_waivers(settings["readiness"].get("waivers")))
     index = model_index(measurements, card)
     updates = [
         render_document(project_path(path), contents, index, front_matter=name == MODEL_CARD)
-        for name, path in settings["documents"].items()
+        for name, path in stage["documents"].items()
     ] + [
         render_document(project_path(path), contents, None, front_matter=False, owners_entries=False)
-        for path in settings["block_only_files"].values()
+        for path in stage["block_only_files"].values()
     ]
     for update in updates:
         if update.changed:

@@ -28,6 +28,7 @@ below. These fields are the whole contract between the stages and the documents:
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,8 @@ def _field(data: Any, dotted: str, source: Path, default: Any = MISSING) -> Any:
     return value
 
 
-def _load_json(path: Path) -> Any | None:
-    if not path.is_file():
+def _load_json(path: Path | None) -> Any | None:
+    if path is None or not path.is_file():
         return None
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -75,7 +76,7 @@ class MetricsReport:
     confusion_matrix: list[list[int]] | None
 
 
-def read_metrics(path: Path) -> MetricsReport | None:
+def read_metrics(path: Path | None) -> MetricsReport | None:
     data = _load_json(path)
     if data is None:
         return None
@@ -97,8 +98,8 @@ class DataSource:
     path: str | None
 
 
-def read_data_source(path: Path) -> DataSource | None:
-    if not path.is_file():
+def read_data_source(path: Path | None) -> DataSource | None:
+    if path is None or not path.is_file():
         return None
     config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     data_path = _field(config, "data.path", path, default=None)
@@ -124,7 +125,7 @@ class FairnessReport:
     min_ratio: float | None = None
 
 
-def read_fairness(path: Path) -> FairnessReport | None:
+def read_fairness(path: Path | None) -> FairnessReport | None:
     data = _load_json(path)
     if data is None:
         return None
@@ -163,7 +164,7 @@ def _optional_float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def read_export(path: Path) -> ExportReport | None:
+def read_export(path: Path | None) -> ExportReport | None:
     data = _load_json(path)
     if data is None:
         return None
@@ -209,7 +210,7 @@ class LoadTestReport:
     levels: list[LoadLevel]
 
 
-def read_loadtest(path: Path) -> LoadTestReport | None:
+def read_loadtest(path: Path | None) -> LoadTestReport | None:
     data = _load_json(path)
     if data is None:
         return None
@@ -295,15 +296,34 @@ def read_explanations(path: Path | None) -> ExplanationsReport | None:
 
 @dataclass(frozen=True)
 class ArtifactFiles:
-    """Where each stage writes what the documents report (``configs/model_card.yaml``)."""
+    """Where each stage wrote what the documents report: the chosen run's files (configs/paths/).
 
-    metrics: Path
-    training_config: Path
-    fairness: Path
-    export: Path
-    loadtest: Path
-    explanations: Path | None = None  # only in projects generated with explanations
-    benchmark: Path | None = None  # only in projects generated without a server
+    ``None`` for a stage the project does not have (its path is not in configs/paths/), and
+    for everything before the first training run.
+    """
+
+    metrics: Path | None
+    training_config: Path | None
+    fairness: Path | None
+    export: Path | None
+    loadtest: Path | None
+    explanations: Path | None
+    benchmark: Path | None
+
+    @classmethod
+    def from_paths(cls, paths: Mapping[str, Any]) -> "ArtifactFiles":
+        def optional(name: str) -> Path | None:
+            return Path(paths[name]) if paths.get(name) else None
+
+        return cls(
+            metrics=optional("metrics"),
+            training_config=optional("resolved_config"),
+            fairness=optional("fairness"),
+            export=optional("export_report"),
+            loadtest=optional("loadtest"),
+            explanations=optional("explanations"),
+            benchmark=optional("benchmark"),
+        )
 
 
 @dataclass(frozen=True)

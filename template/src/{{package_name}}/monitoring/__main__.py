@@ -3,8 +3,9 @@
 Run ``python -m <package>.monitoring drift.batch=<file or folder>`` (or ``make drift
 BATCH=...``): the batch goes through the preprocessing saved with the model, its monitored
 features (``monitoring/features.py``) are compared with the reference profile that the
-evaluation stage wrote for this model's weights (``make evaluate``), and the result is printed as a table and written to ``drift.report``
-(``artifacts/drift.json``). The exit status is 1 when a feature is flagged and
+evaluation stage wrote for this model's weights (``make evaluate``), and the result is
+printed as a table and written to the chosen run's ``drift.json`` (``paths.drift``). The
+exit status is 1 when a feature is flagged and
 ``drift.fail_on_drift`` is true (a scheduled job or CI step fails on drift), else 0.
 
 The rule (see ``monitoring/detector.py``): a feature is flagged when its two-sample test
@@ -44,25 +45,25 @@ class DriftStageSettings:
     rule: DriftSettings
 
     @classmethod
-    def from_mapping(cls, values: dict[str, Any]) -> "DriftStageSettings":
+    def from_mapping(cls, values: dict[str, Any], report: Path) -> "DriftStageSettings":
+        """The ``drift:`` settings; the report goes to ``report`` (``paths.drift``)."""
         values = dict(values)
         batch, file_format = values.pop("batch", None), values.pop("format", None)
-        report, fail_on_drift = values.pop("report"), values.pop("fail_on_drift", True)
+        fail_on_drift = values.pop("fail_on_drift")
         if not batch:
             raise ProjectError(
                 "name the inputs to check: drift.batch=<file or folder> (make drift BATCH=...), "
                 "in the format of the training data."
             )
-        return cls(
-            Path(batch), file_format, Path(report), bool(fail_on_drift), DriftSettings.from_mapping(values)
-        )
+        return cls(Path(batch), file_format, report, bool(fail_on_drift), DriftSettings.from_mapping(values))
 
 
 def run_drift_check(cfg: DictConfig) -> DriftReport:
     """The drift stage as a function of its config; writes the report and returns it."""
     settings = to_plain(cfg)
-    stage = DriftStageSettings.from_mapping(settings["drift"])
-    model = Path(settings["checkpoint"])
+    paths = settings["paths"]
+    stage = DriftStageSettings.from_mapping(settings["drift"], report=Path(paths["drift"]))
+    model = Path(paths["checkpoint"])
     preprocessor = saved_preprocessor(model)  # first: no model at all names training
     profile = load_profile(model)
     features = extract_features(

@@ -1,8 +1,9 @@
-"""Readiness gate: the release checklist, run against the artifacts of the last training.
+"""Readiness gate: the release checklist, run against the artifacts of one training run.
 
 Run ``python -m <package>.readiness`` (or ``make readiness``) after ``make train`` and
-``make evaluate``. Each
-requirement of the project becomes a check with a status:
+``make evaluate``: it checks the chosen run (``paths.run``: the latest by default,
+``make readiness RUN=<name>`` for another), whose reports the release stages wrote into its
+folder. Each requirement of the project becomes a check with a status:
 
 * ``pass`` / ``fail``: measured and compared with its target;
 * ``not measured``: the check applies to this project but nothing measured it: its report
@@ -27,7 +28,7 @@ records a hash of ``src/`` and ``tests/`` (``artifacts.code_sha256``) in its res
 Every check can fail: the test metric below its target, the model over its deployment
 target's size budget (every target has one), latency or throughput off target, parity off
 tolerance or any output that is not a finite number, a fairness threshold, explanations
-whose attributions do not add up within ``completeness_tolerance`` (``configs/explain.yaml``),
+whose attributions do not add up within ``explain.completeness_tolerance`` (``configs/explain.yaml``),
 an owners' entry of the documents still open or holding a placeholder such as ``TBD``, and
 failing tests.
 
@@ -371,14 +372,14 @@ def explanations_check(report: Report | None, tolerance: float | None, requested
 
 
 def explanations_tolerance(config_dir: Path = CONFIG_DIR) -> float:
-    """``completeness_tolerance`` of ``configs/explain.yaml``: how far attributions may miss."""
+    """``explain.completeness_tolerance`` of ``configs/explain.yaml``: how far attributions may miss."""
     path = config_dir / "explain.yaml"
     settings = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
-    value = (settings or {}).get("completeness_tolerance")
+    value = ((settings or {}).get("explain") or {}).get("completeness_tolerance")
     if not isinstance(value, (int, float)) or value < 0:
         raise ProjectError(
-            f"{path} has no completeness_tolerance (got {value!r}): set the largest acceptable "
-            "completeness error of an explanation, e.g. `completeness_tolerance: 0.01`."
+            f"{path} has no explain.completeness_tolerance (got {value!r}): set the largest acceptable "
+            "completeness error of an explanation, e.g. `completeness_tolerance: 0.01` under `explain:`."
         )
     return float(value)
 
@@ -397,7 +398,7 @@ def best_level_within(report: dict[str, Any], latency_budget_ms: float) -> dict[
 
 
 def serving_checks(report: Report | None, latency_budget_ms: float, throughput_rps: float) -> list[Check]:
-    """p99 latency and throughput from the server's load test (``artifacts/loadtest.json``).
+    """p99 latency and throughput from the server's load test (the run's ``loadtest.json``, ``paths.loadtest``).
 
     Latency passes when some load level keeps p99 within the budget with no errors;
     throughput passes when the best such level serves at least ``throughput_rps``. A load
@@ -438,7 +439,7 @@ def serving_checks(report: Report | None, latency_budget_ms: float, throughput_r
 
 
 def benchmark_checks(report: Report | None, latency_budget_ms: float, throughput_rps: float) -> list[Check]:
-    """p99 latency and throughput from the local benchmark (``artifacts/benchmark.json``).
+    """p99 latency and throughput from the local benchmark (the run's ``benchmark.json``, ``paths.benchmark``).
 
     For projects without a server (see ``benchmark.py``): latency passes when the p99 of
     single-example forward passes is within the budget; throughput passes when the best
@@ -491,17 +492,17 @@ def benchmark_checks(report: Report | None, latency_budget_ms: float, throughput
 
 def latency_checks(settings: dict[str, Any], current: str | None) -> list[Check]:
     """Latency and throughput from the load test (with a server) or the local benchmark (without)."""
-    readiness = settings["readiness"]
+    readiness, paths = settings["readiness"], settings["paths"]
     budget_ms, rps = float(readiness["latency_budget_ms"]), float(readiness["throughput_rps"])
-    if settings.get("benchmark_report"):
-        benchmark = read_report(Path(settings["benchmark_report"]), current, "make benchmark")
+    if paths.get("benchmark"):
+        benchmark = read_report(Path(paths["benchmark"]), current, "make benchmark")
         return benchmark_checks(benchmark, budget_ms, rps)
-    if not settings.get("loadtest_report"):
+    if not paths.get("loadtest"):
         return [
             Check("p99 latency", "not applicable", f"<= {budget_ms:g} ms p99", "no server (serving=no)"),
             Check("throughput", "not applicable", f">= {rps:g} requests/s", "no server (serving=no)"),
         ]
-    loadtest = read_report(Path(settings["loadtest_report"]), current, "make loadtest")
+    loadtest = read_report(Path(paths["loadtest"]), current, "make loadtest")
     return serving_checks(loadtest, budget_ms, rps)
 
 
@@ -562,16 +563,17 @@ def optional_path(value: Any) -> Path | None:
 
 def run_checks(settings: dict[str, Any]) -> list[Check]:
     """Every check of the gate, before waivers are applied."""
-    readiness = settings["readiness"]
-    checkpoint = Path(settings["checkpoint"])
+    readiness, paths = settings["readiness"], settings["paths"]
+    checkpoint = Path(paths["checkpoint"])
     current = current_weights(checkpoint)
-    export_path = optional_path(settings.get("export_report"))
+    # A stage this project does not have has no path in configs/paths/: not applicable.
+    export_path = optional_path(paths.get("export_report"))
     export = read_report(export_path, current, "make export")
-    fairness_path = optional_path(settings.get("fairness_report"))
-    explanations_path = optional_path(settings.get("explanations_report"))
+    fairness_path = optional_path(paths.get("fairness"))
+    explanations_path = optional_path(paths.get("explanations"))
     return [
         metric_check(
-            read_report(Path(settings["metrics"]), current, "make evaluate"),
+            read_report(Path(paths["metrics"]), current, "make evaluate"),
             readiness["target_metric"],
             readiness["target_metric_value"],
             export,
@@ -587,10 +589,8 @@ def run_checks(settings: dict[str, Any]) -> list[Check]:
             explanations_tolerance() if explanations_path is not None else None,
             explanations_path is not None,
         ),
-        documents_check(list(settings["documents"])),
-        project_tests_check(
-            Path(settings["tests_report"]), [PROJECT_ROOT / folder for folder in CODE_FOLDERS]
-        ),
+        documents_check(list(readiness["documents"])),
+        project_tests_check(Path(paths["test_results"]), [PROJECT_ROOT / folder for folder in CODE_FOLDERS]),
     ]
 
 
@@ -652,11 +652,12 @@ def run_readiness(cfg: DictConfig) -> tuple[bool, list[Check]]:
     checks, unused = apply_waivers(run_checks(settings), waivers)
     blockers = blocking(checks)
     ready = not blockers
+    output = settings["paths"]["readiness"]
     write_json(
-        Path(settings["output"]),
+        Path(output),
         {
             "ready": ready,
-            "weights_sha256": current_weights(Path(settings["checkpoint"])),
+            "weights_sha256": current_weights(Path(settings["paths"]["checkpoint"])),
             "blocking": [check.name for check in blockers],
             "checks": [asdict(check) for check in checks],
             "waivers": waivers,
@@ -665,10 +666,10 @@ def run_readiness(cfg: DictConfig) -> tuple[bool, list[Check]]:
     )
     print(format_table(checks, unused))
     if ready:
-        print(f"\nready for release: yes (details in {settings['output']})")
+        print(f"\nready for release: yes (details in {output})")
     else:
         reasons = ", ".join(f"{check.name} ({check.status})" for check in blockers)
-        print(f"\nready for release: NO, blocked by {reasons} (details in {settings['output']})")
+        print(f"\nready for release: NO, blocked by {reasons} (details in {output})")
     return ready, checks
 
 

@@ -3,13 +3,13 @@
 Run ``python -m <package>.explanations`` (or ``make explain``) after training. The model is loaded
 as every stage loads it (``inference.load_trained_model``); the first ``num_examples``
 examples of ``split`` are explained with this project's method (``explanations/attributions.py``:
-SHAP values per column for tables, integrated gradients for images and text). Writes
-``artifacts/explanations/explanations.json`` (the contract is in ``explanations/report.py``)
-and PNG figures beside it; the readiness gate checks that the report explains the current
+SHAP values per column for tables, integrated gradients for images and text). Writes the
+chosen run's ``explanations.json`` (``paths.explanations``; the contract is in
+``core/explanation_report.py``) and PNG figures in ``paths.explanations_dir``; the readiness gate checks that the report explains the current
 weights and that its attributions add up within ``completeness_tolerance``.
 
-Settings are in ``configs/explain.yaml``; override them for one run, e.g.
-``python -m <package>.explanations num_examples=50 split=val``.
+Settings are the ``explain:`` key of ``configs/explain.yaml``; override them for one run,
+e.g. ``python -m <package>.explanations explain.num_examples=50 explain.split=val``.
 """
 
 import logging
@@ -24,7 +24,7 @@ from ..core import attributions as method
 from ..core.config import CONFIG_DIR, SPLITS, to_plain
 from ..core.devices import resolve_device
 from ..core.errors import CheckpointError, ProjectError, exit_on_user_error
-from ..core.explanation_report import REPORT_FILE, model_identity
+from ..core.explanation_report import model_identity
 from ..core.inference import load_trained_model
 from ..core.reporting import write_json
 from .plots import write_plots
@@ -37,11 +37,11 @@ PACKAGE = __package__
 def check_settings(settings: dict[str, Any]) -> None:
     """Refuse settings that cannot produce an explanation, saying which value to use."""
     if settings["split"] not in SPLITS:
-        raise ProjectError(f"split must be one of {', '.join(SPLITS)}, got '{settings['split']}'.")
+        raise ProjectError(f"explain.split must be one of {', '.join(SPLITS)}, got '{settings['split']}'.")
     if int(settings["num_examples"]) < 1:
-        raise ProjectError(f"num_examples must be at least 1, got {settings['num_examples']}.")
+        raise ProjectError(f"explain.num_examples must be at least 1, got {settings['num_examples']}.")
     if int(settings["num_plots"]) < 0:
-        raise ProjectError(f"num_plots must be 0 or more, got {settings['num_plots']}.")
+        raise ProjectError(f"explain.num_plots must be 0 or more, got {settings['num_plots']}.")
 
 
 def require_model(path: Path) -> None:
@@ -49,14 +49,14 @@ def require_model(path: Path) -> None:
     if not path.exists():
         raise CheckpointError(
             f"no trained model at {path}: run `make train` first (python -m {PACKAGE}.training), "
-            "or pass checkpoint=<the model written by train>."
+            "or choose a trained run with paths.run=<name> (make runs lists them)."
         )
 
 
-def explain_model(settings: dict[str, Any]) -> dict[str, Any]:
-    """Explain ``num_examples`` examples of ``split``; write the report and the plots."""
+def explain_model(settings: dict[str, Any], paths: dict[str, Any]) -> dict[str, Any]:
+    """Explain ``num_examples`` examples of ``split`` (``explain`` settings); write the report and the plots."""
     check_settings(settings)
-    checkpoint = Path(settings["checkpoint"])
+    checkpoint = Path(paths["checkpoint"])
     require_model(checkpoint)
     trained = load_trained_model(checkpoint, resolve_device(settings["accelerator"]))
     started = time.perf_counter()
@@ -64,7 +64,7 @@ def explain_model(settings: dict[str, Any]) -> dict[str, Any]:
         trained, settings["split"], int(settings["num_examples"]), settings
     )
     seconds = time.perf_counter() - started
-    folder = Path(settings["output_dir"])
+    folder = Path(paths["explanations_dir"])
     plots = write_plots(attributions, shown, trained.preprocessor, folder, int(settings["num_plots"]))
     report = {
         "method": method.METHOD,
@@ -79,14 +79,14 @@ def explain_model(settings: dict[str, Any]) -> dict[str, Any]:
         "plots": [path.name for path in plots],
         "seconds": round(seconds, 3),
     }
-    write_json(folder / REPORT_FILE, report)
+    write_json(Path(paths["explanations"]), report)
     return report
 
 
 def run_explain(cfg: DictConfig) -> dict[str, Any]:
     """The explanation stage as a function of its config (what ``main`` and tests call)."""
     settings = to_plain(cfg)
-    report = explain_model(settings)
+    report = explain_model(settings["explain"], settings["paths"])
     completeness = report["completeness"]
     log.info(
         "%s on %d %s examples in %.1f s; completeness error max %.2e, mean %.2e",
@@ -97,7 +97,7 @@ def run_explain(cfg: DictConfig) -> dict[str, Any]:
         completeness["max_abs_error"],
         completeness["mean_abs_error"],
     )
-    log.info("wrote %s and %d plot(s)", Path(settings["output_dir"]) / REPORT_FILE, len(report["plots"]))
+    log.info("wrote %s and %d plot(s)", settings["paths"]["explanations"], len(report["plots"]))
     return report
 
 

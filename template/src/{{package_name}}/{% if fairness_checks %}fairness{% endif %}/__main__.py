@@ -2,9 +2,9 @@
 
 Run ``python -m <package>.fairness`` (or ``make fairness``) after training. The model is
 loaded the way ``evaluate`` loads it, predicts the test split, and the sensitive columns
-(``data.sensitive_columns``, never model inputs) are joined from the split's rows. Writes
-``artifacts/fairness.json`` (read by the readiness gate) and ``artifacts/fairness.md`` (a
-readable table, also logged). What is measured and why: ``evaluation/fairness.py``.
+(``data.sensitive_columns``, never model inputs) are joined from the split's rows. Writes the
+run's ``fairness.json`` (read by the readiness gate) and ``fairness.md`` (a readable table,
+also logged), at ``paths.fairness`` and ``paths.fairness_table``. What is measured and why: ``evaluation/fairness.py``.
 
 Thresholds come from ``configs/fairness/default.yaml`` (the ``fairness_threshold`` answer
 and the four-fifths ratio); override them for one run, e.g. ``fairness.max_difference=0.05``.
@@ -164,12 +164,14 @@ def run_fairness(cfg: DictConfig) -> dict[str, Any]:
     settings = to_plain(cfg)
     fairness = FairnessSettings.from_mapping(settings["fairness"])
     mitigating = fairness.mitigation == THRESHOLD_OPTIMIZER
-    model = predict_splits(settings, (EVALUATED_SPLIT, FITTING_SPLIT) if mitigating else (EVALUATED_SPLIT,))
+    paths = settings["paths"]
+    splits = (EVALUATED_SPLIT, FITTING_SPLIT) if mitigating else (EVALUATED_SPLIT,)
+    model = predict_splits(Path(paths["checkpoint"]), fairness.accelerator, splits)
     if mitigating and (reason := mitigation_scope(model)) is not None:
         raise ProjectError(f"fairness.mitigation={THRESHOLD_OPTIMIZER} does not apply: {reason}")
     # The weights assessed: the readiness gate fails this report once they change.
     report = {"weights_sha256": weights_sha256(Path(model.source)), **assess_model(model, fairness)}
-    output, table = Path(settings["output"]), Path(settings["table"])
+    output, table = Path(paths["fairness"]), Path(paths["fairness_table"])
     write_json(output, report)
     markdown = render_markdown(report)
     write_text_atomically(table, markdown)

@@ -144,6 +144,8 @@ class FairnessSettings:
     mitigation_columns: Sequence[str] | None = None
     constraints: str = "equalized_odds"
     objective: str = "accuracy_score"
+    # Where the model runs: auto (CUDA when visible), cpu or cuda.
+    accelerator: str = "auto"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "FairnessSettings":

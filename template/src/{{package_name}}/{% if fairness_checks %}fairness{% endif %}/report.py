@@ -1,4 +1,4 @@
-"""The fairness report as Markdown (``artifacts/fairness.md``): verdict, groups, mitigation.
+"""The fairness report as Markdown (the run's ``fairness.md``, ``paths.fairness_table``): verdict, groups, mitigation.
 
 Rendered from the same dictionary that is written to ``fairness.json``, so the table people
 read and the file the readiness gate reads cannot disagree.

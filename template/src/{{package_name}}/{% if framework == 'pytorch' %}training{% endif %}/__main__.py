@@ -4,14 +4,15 @@ Run ``python -m <package>.training`` (or ``make train``); override any setting o
 command line, e.g. ``python -m <package>.training trainer.max_epochs=5 data=file
 data.path=my.csv``, or pick a preset with ``experiment=...`` / ``debug=fast``.
 
-Writes to ``paths.artifacts_dir`` (``artifacts/`` by default): ``checkpoints/best.pt``
-and ``checkpoints/last.pt``, ``config.yaml`` (resolved), ``preprocessor.json`` and
-``history.json`` (the run: per-epoch metrics, best epoch, early stop). The test split is
-the evaluation stage's (``make evaluate``: ``metrics.json`` and the drift reference profile).
+Each run writes to its own folder, ``paths.run_dir`` (``artifacts/runs/<date>_<time>``;
+see core/runs.py): ``checkpoints/best.pt`` and ``checkpoints/last.pt``, ``config.yaml``
+(resolved), ``preprocessor.json``, ``history.json`` (per-epoch metrics, best epoch, early
+stop) and ``run.json`` (status, times, overrides); configs/paths/ names each of them. The
+test split is the evaluation stage's (``make evaluate``: ``metrics.json`` and the drift
+reference profile).
 """
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import hydra
@@ -25,6 +26,7 @@ from ..core.errors import exit_on_user_error
 from ..core.metrics import metric_function
 from ..core.reporting import write_json
 from ..core.reproducibility import seed_everything
+from ..core.runs import finish_run, is_resume, start_run
 from ..data import build_data
 from ..models.factory import build_model
 from .trainer import Trainer, TrainerSettings, loss_for_task
@@ -36,7 +38,8 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     """The training stage as a function of its config; returns the run's record (``history.json``)."""
     settings = to_plain(cfg)
     seed_everything(settings["seed"], deterministic=settings["deterministic"])
-    artifacts = ArtifactPaths(Path(settings["paths"]["artifacts_dir"])).create()
+    start_run(settings["paths"], resumed=is_resume(settings["trainer"]["resume"]))
+    artifacts = ArtifactPaths.from_config(settings["paths"]).create()
     data = build_data(settings["data"], task=settings["task"], seed=settings["seed"])
     log.info("data: %s", data.summary())
     model = build_model(settings["model"], data.preprocessor)
@@ -64,7 +67,8 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
         "history": result.history,
     }
     write_json(artifacts.history, record)
-    log.info("best epoch %s; artifacts in %s; next: make evaluate", result.best_epoch, artifacts.root)
+    finish_run(artifacts.run_dir)
+    log.info("best epoch %s; run folder %s; next: make evaluate", result.best_epoch, artifacts.run_dir)
     return record
 
 

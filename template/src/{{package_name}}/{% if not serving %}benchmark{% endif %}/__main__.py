@@ -24,16 +24,16 @@ request or a batch job costs end to end. Projects generated with a server are ju
 load test instead. Numbers depend on the machine, its threads and what else runs on it:
 compare runs made on the same machine (the environment is recorded with them).
 
-``artifacts/benchmark.json`` (``output``), read by the readiness gate::
+The chosen run's ``benchmark.json`` (``paths.benchmark``), read by the readiness gate::
 
     {
-      "model": "artifacts/checkpoints/best.pt",  # the checkpoint or model folder measured
+      "model": "artifacts/runs/<run>/checkpoints/best.pt",  # the checkpoint or model folder measured
       "weights_sha256": "3f1c...",               # its weights (artifacts.weights_sha256)
       "split": "test",
       "num_examples": 90,                        # examples of the split available
       "environment": {"device": "cpu", "threads": 4, "cpu_count": 8,
                       "torch": "2.5.1", "python": "3.12.3", "platform": "Linux-..."},
-      "settings": {"warmup": 10, "repeats": 200, "batch_sizes": [1, 8, 32, 128],
+      "settings": {"split": "test", "accelerator": "auto", "warmup": 10, "repeats": 200, "batch_sizes": [1, 8, 32, 128],
                    "batch_repeats": 30, "max_seconds": 10.0},
       "single_example": {"passes": 200, "p50_ms": 0.1, "p95_ms": 0.1, "p99_ms": 0.2,
                          "mean_ms": 0.1, "max_ms": 0.3},
@@ -76,14 +76,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BenchmarkSettings:
-    """The ``benchmark`` config group (see ``configs/benchmark.yaml``)."""
+    """The ``benchmark:`` settings of ``configs/benchmark.yaml`` (the YAML holds the defaults)."""
 
-    warmup: int = 10
-    repeats: int = 200
-    batch_sizes: Sequence[int] = (1, 8, 32, 128)
-    batch_repeats: int = 30
-    max_seconds: float = 10.0
-    threads: int | None = None
+    split: str
+    accelerator: str
+    warmup: int
+    repeats: int
+    batch_sizes: Sequence[int]
+    batch_repeats: int
+    max_seconds: float
+    threads: int | None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "BenchmarkSettings":
@@ -219,24 +221,25 @@ def run_benchmark(cfg: DictConfig) -> dict[str, Any]:
     """The benchmark stage as a function of its config; writes the report and returns it."""
     config = to_plain(cfg)
     settings = BenchmarkSettings.from_mapping(config["benchmark"])
-    split = config["split"]
+    checkpoint = Path(config["paths"]["checkpoint"])
+    split = settings.split
     if split not in SPLITS:
-        raise ProjectError(f"split must be one of {', '.join(SPLITS)}, got '{split}'.")
+        raise ProjectError(f"benchmark.split must be one of {', '.join(SPLITS)}, got '{split}'.")
     if settings.threads is not None:
         torch.set_num_threads(settings.threads)
-    device = resolve_device(config["accelerator"])
-    trained = load_trained_model(config["checkpoint"], device)
+    device = resolve_device(settings.accelerator)
+    trained = load_trained_model(checkpoint, device)
     inputs = split_inputs(trained, split)
     report = {
-        "model": str(config["checkpoint"]),
-        "weights_sha256": weights_sha256(Path(config["checkpoint"])),
+        "model": str(checkpoint),
+        "weights_sha256": weights_sha256(checkpoint),
         "split": split,
         "num_examples": len(inputs),
         "environment": environment(device),
         "settings": asdict(settings) | {"batch_sizes": [int(size) for size in settings.batch_sizes]},
         **benchmark_model(trained.model, inputs, device, settings),
     }
-    output = Path(config["output"])
+    output = Path(config["paths"]["benchmark"])
     write_json(output, report)
     print(format_table(report))
     log.info("wrote %s", output)

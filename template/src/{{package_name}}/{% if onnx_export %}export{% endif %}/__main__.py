@@ -1,4 +1,4 @@
-"""``python -m <package>.export [overrides...]``: the export stage's command line (configs/export.yaml)."""
+"""``python -m <package>.export [export.<key>=...]``: the export stage's command line (configs/export.yaml)."""
 
 import hydra
 from omegaconf import DictConfig

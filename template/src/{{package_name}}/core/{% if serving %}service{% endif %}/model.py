@@ -2,9 +2,9 @@
 
 Two backends serve the same trained model:
 
-* ``torch``: the checkpoint (``checkpoint``, ``artifacts/checkpoints/best.pt`` by default),
+* ``torch``: the chosen run's trained model (``paths.checkpoint``),
   with the preprocessor stored inside it;
-* ``onnxruntime``: the file written by ``make export`` (``<export_dir>/<serve.onnx_model>``),
+* ``onnxruntime``: the file written by ``make export`` (``<paths.export_dir>/<serve.onnx_model>``),
   with the ``preprocessor.json`` written beside it.
 
 Either way the preprocessing is the one fitted in training, so a prediction over HTTP
@@ -52,10 +52,16 @@ class ModelSource:
 def resolve_model_source(config: dict[str, Any], serve: ServeSettings) -> ModelSource:
     """Find the model file of ``serve.backend`` and read its preprocessor, or say what to run first."""
     if serve.backend == "torch":
-        checkpoint = Path(config["checkpoint"])
+        checkpoint = Path(config["paths"]["checkpoint"])
         # Loads nothing executable; a missing model names `make train`.
         return ModelSource("torch", checkpoint, saved_preprocessor(checkpoint), model_version(checkpoint))
-    model = Path(config["export_dir"]) / serve.onnx_model
+    export_dir = config["paths"].get("export_dir")
+    if export_dir is None:
+        raise ProjectError(
+            "serve.backend=onnxruntime needs an ONNX export, and this project has no export stage "
+            "(onnx_export answer); serve the checkpoint with serve.backend=torch."
+        )
+    model = Path(export_dir) / serve.onnx_model
     preprocessor_file = model.parent / PREPROCESSOR_FILE
     if not model.is_file():
         raise ProjectError(
