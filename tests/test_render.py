@@ -465,7 +465,8 @@ def test_fairness_renders_only_when_requested(copie, framework: str) -> None:
     assert "## Fairness" not in (unchecked / "README.md").read_text()
     # The gate reads the run's fairness.json, or says the check was not requested (no such path).
     assert "fairness" not in yaml.safe_load((unchecked / "configs/paths/default.yaml").read_text())
-    assert yaml.safe_load((checked / "configs/paths/default.yaml").read_text())["fairness"] == "${.run_dir}/fairness.json"
+    checked_paths = yaml.safe_load((checked / "configs/paths/default.yaml").read_text())
+    assert checked_paths["fairness"] == "${.run_dir}/fairness.json"
 
 
 @pytest.mark.parametrize(
