@@ -78,7 +78,9 @@ def readme_block(times: Sequence[TierTime], machine: dict[str, object]) -> str:
     for entry in times:
         tests = sum(entry.counts.get(kind, 0) for kind in ("passed", "failed", "error", "skipped"))
         result = "passed" if entry.returncode == 0 else f"FAILED (exit {entry.returncode})"
-        rows.append(f"| {entry.tier} | `{entry.command}` | {tests} | {result} | {format_wall(entry.wall_s)} |")
+        rows.append(
+            f"| {entry.tier} | `{entry.command}` | {tests} | {result} | {format_wall(entry.wall_s)} |"
+        )
     rows += [
         "",
         f"Measured by `make test-times` on {machine['measured_at'][:10]}: {machine['cpus']} CPUs, "
@@ -131,7 +133,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"wrote {args.output} and the test-times block of {args.readme}")
     failed = [entry.command for entry in times if entry.returncode != 0]
     if failed:
-        raise ProjectError(f"{' and '.join(failed)} failed (times recorded): fix the failing tests and run again.")
+        raise ProjectError(
+            f"{' and '.join(failed)} failed (times recorded): fix the failing tests and run again."
+        )
 
 
 if __name__ == "__main__":
