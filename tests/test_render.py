@@ -661,7 +661,8 @@ def mentionable_text(path: Path) -> str:
     if path.suffix != ".py":
         return text
     kinds = (tokenize.STRING, tokenize.COMMENT)
-    return "\n".join(token.string for token in tokenize.generate_tokens(io.StringIO(text).readline) if token.type in kinds)
+    tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+    return "\n".join(token.string for token in tokens if token.type in kinds)
 
 
 def missing_config_mentions(project: Path) -> list[str]:
