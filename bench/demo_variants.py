@@ -3,7 +3,7 @@
 What it measures
     For each variant (framework x modality) the template in this checkout is rendered with
     the default answers, then for every seed the project's own commands run in a fresh
-    process: ``python -m my_ml_project.train seed=S`` and ``python -m my_ml_project.fairness``
+    process: ``python -m my_ml_project.training seed=S`` and ``python -m my_ml_project.fairness``
     (with ``fairness.mitigation=threshold_optimizer`` where the task is binary), each seed
     in its own artifacts folder (``ARTIFACTS_DIR``), so seeds change both the generated demo
     data and the training. From ``metrics.json`` and ``fairness.json`` it records the test
@@ -92,7 +92,7 @@ def stage(project: Path, artifacts: Path, *args: str) -> None:
 def run_seed(variant: str, project: Path, seed: int) -> dict[str, Any]:
     artifacts = project / "artifacts" / f"seed-{seed}"
     started = time.perf_counter()
-    stage(project, artifacts, f"{PACKAGE}.train", f"seed={seed}")
+    stage(project, artifacts, f"{PACKAGE}.training", f"seed={seed}")
     train_seconds = time.perf_counter() - started
     fairness = [f"{PACKAGE}.fairness"]
     if DEMO_DISPARITIES[variant].mitigated:

@@ -116,7 +116,7 @@ def render_project(destination: Path) -> Project:
         dataset=importlib.import_module(f"{PACKAGE}.data.dataset"),
         loading=importlib.import_module(f"{PACKAGE}.data.loading"),
         mlp=importlib.import_module(f"{PACKAGE}.models.mlp"),
-        metrics=importlib.import_module(f"{PACKAGE}.evaluation.metrics"),
+        metrics=importlib.import_module(f"{PACKAGE}.core.metrics"),
         trainer=importlib.import_module(f"{PACKAGE}.training.trainer"),
     )
 

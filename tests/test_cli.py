@@ -51,8 +51,8 @@ def test_new_with_defaults_renders_and_prints_next_steps(tmp_path: Path) -> None
     destination = tmp_path / "demo"
     result = invoke("new", destination, "--defaults")
     assert result.exit_code == 0, result.output
-    assert "make train" in result.output and "python -m my_ml_project.train" in result.output
-    assert (destination / "src/my_ml_project/train.py").is_file()
+    assert "make train" in result.output and "python -m my_ml_project.training" in result.output
+    assert (destination / "src/my_ml_project/training/__main__.py").is_file()
     assert answers_of(destination)["framework"] == "pytorch"
 
 

@@ -117,11 +117,11 @@ def test_fresh_documents_are_what_make_model_card_writes_before_any_run(copie, t
     project = render_ok(copie, answers)
     documents = {name: (project / "docs" / name).read_text() for name in ("model_card.md", "datasheet.md")}
     result = run(
-        python("-m", "my_ml_project.model_card", f"paths.artifacts_dir={tmp_path / 'nothing-yet'}"),
+        python("-m", "my_ml_project.documents", f"paths.artifacts_dir={tmp_path / 'nothing-yet'}"),
         project,
         pythonpath=[project / "src"],
     )
-    check(result, "python -m my_ml_project.model_card")
+    check(result, "python -m my_ml_project.documents")
     assert result.stdout.count("already up to date") == 2, result.stdout
     assert {name: (project / "docs" / name).read_text() for name in documents} == documents
     fairness = answers.get("fairness_checks", True)

@@ -107,7 +107,7 @@ def test_default_project_finds_the_demo_disparity_and_mitigation_narrows_it(defa
     """The demo's recorded income understates female applicants' means: a gap by sex."""
     src = [default_project / "src"]
     if not (default_project / "artifacts/checkpoints/best.pt").is_file():
-        check(run(python("-m", "my_ml_project.train"), default_project, pythonpath=src), "train")
+        check(run(python("-m", "my_ml_project.training"), default_project, pythonpath=src), "train")
     mitigation = "fairness.mitigation=threshold_optimizer"
     check(run(python("-m", "my_ml_project.fairness", mitigation), default_project, pythonpath=src), "fairness")
     report = json.loads((default_project / "artifacts/fairness.json").read_text())

@@ -102,43 +102,52 @@ EXPECTED_FILES = [
     "configs/drift.yaml",
     "tests/test_drift.py",
 ]
-# The model card and datasheet generator (python -m <package>.model_card), in every variant.
+# The model card and datasheet generator (python -m <package>.documents), in every variant.
 DOCUMENTATION_FILES = [
-    "model_card.py",
-    "documentation/__init__.py",
-    "documentation/front_matter.py",
-    "documentation/markers.py",
-    "documentation/measurements.py",
-    "documentation/placeholders.py",
-    "documentation/sections.py",
+    "documents/__main__.py",
+    "documents/__init__.py",
+    "documents/front_matter.py",
+    "core/markers.py",
+    "documents/measurements.py",
+    "core/placeholders.py",
+    "documents/sections.py",
 ]
-# Monitoring of inputs (reference profile, drift check, python -m <package>.drift), in every variant.
+# Monitoring of inputs (reference profile, drift check, python -m <package>.monitoring), in every variant.
 MONITORING_FILES = [
-    "drift.py",
-    *(f"monitoring/{name}.py" for name in ("__init__", "profile", "detector", "features", "inputs", "reference")),
+    "monitoring/__main__.py",
+    *(f"core/drift/{name}.py" for name in ("__init__", "profile", "detector", "features", "inputs", "reference")),
 ]
+# The shared layer every stage imports (one package per stage; no stage imports another).
+CORE_FILES = [
+    f"core/{name}.py"
+    for name in (
+        "__init__", "artifacts", "atomic", "config", "devices", "errors", "integrity", "inference", "metrics",
+        "placeholders", "markers", "predict", "reporting", "reproducibility", "scoring", "waivers",
+    )
+]  # fmt: skip
 PACKAGE_FILES = [
     *MONITORING_FILES,
-    "train.py",
-    "evaluate.py",
+    *CORE_FILES,
+    "training/__main__.py",
+    "evaluation/__main__.py",
+    "readiness/__main__.py",
     "data/dataset.py",
     "data/demo.py",
     "data/preprocessing.py",
     "training/trainer.py",
-    "training/checkpoint.py",
-    "evaluation/metrics.py",
+    "core/checkpoint.py",
     *DOCUMENTATION_FILES,
 ]
 # Files only some modalities have: (project files, package files).
 MODALITY_FILES = {
     "tabular": (
         ["configs/model/mlp.yaml", "configs/experiment/wide_mlp.yaml"],
-        ["models/mlp.py", "data/tables.py", "monitoring/batch.py"],
+        ["models/mlp.py", "data/tables.py", "core/drift/batch.py"],
     ),
     "image": (["configs/model/cnn.yaml", "configs/model/resnet18.yaml"], ["models/cnn.py", "data/images.py"]),
     "text": (
         ["configs/model/transformer.yaml", "configs/model/bigru.yaml"],
-        ["models/text_classifier.py", "data/tables.py", "monitoring/batch.py"],
+        ["models/text_classifier.py", "data/tables.py", "core/drift/batch.py"],
     ),
 }
 # Hugging Face projects: transformers.Trainer, a model factory and datasets instead of the
@@ -154,8 +163,9 @@ HF_EXPECTED_FILES = [
 ]
 HF_PACKAGE_FILES = [
     *MONITORING_FILES,
-    "train.py",
-    "evaluate.py",
+    *CORE_FILES,
+    "training/__main__.py",
+    "evaluation/__main__.py",
     "data/dataset.py",
     "data/demo.py",
     "data/source.py",
@@ -163,16 +173,13 @@ HF_PACKAGE_FILES = [
     "models/factory.py",
     "models/labels.py",
     "training/trainer.py",
-    "evaluation/metrics.py",
-    "evaluation/predict.py",
-    "inference.py",
     "data/preprocessing.py",
     *DOCUMENTATION_FILES,
 ]
 # What only PyTorch projects have: never rendered into a Hugging Face project.
 PYTORCH_ONLY_FILES = [
     "data/loading.py",
-    "training/checkpoint.py",
+    "core/checkpoint.py",
     "training/schedule.py",
     "models/cnn.py",
     "models/resnet.py",
@@ -197,40 +204,44 @@ SERVING_FILES = (
         "tests/test_deploy.py",
     ],
     [
-        "serve.py",
-        "loadtest.py",
+        "serving/__main__.py",
+        "loadtest/__init__.py",
+        "loadtest/__main__.py",
+        "loadtest/loadgen.py",
         *(
             f"serving/{name}.py"
-            for name in (
-                "__init__", "app", "backends", "batching", "drift", "factory", "instances", "loadgen", "logs",
-                "metrics", "middleware", "model", "process", "schemas", "settings",
-            )
+            for name in ("__init__", "app", "batching", "drift", "factory", "logs", "metrics", "middleware")
+        ),
+        *(
+            f"core/service/{name}.py"
+            for name in ("__init__", "backends", "instances", "model", "process", "schemas", "settings")
         ),
     ],
 )  # fmt: skip
 DOCKER_FILES = ["Dockerfile", ".dockerignore"]
 # The local benchmark (project files, package files): rendered exactly when there is no server.
-BENCHMARK_FILES = (["configs/benchmark.yaml", "tests/test_benchmark.py"], ["benchmark.py"])
+BENCHMARK_FILES = (["configs/benchmark.yaml", "tests/test_benchmark.py"], ["benchmark/__init__.py", "benchmark/__main__.py"])
 # Rendered only with fairness_checks (every framework and modality).
 FAIRNESS_FILES = ["configs/fairness.yaml", "configs/fairness/default.yaml", "tests/test_fairness.py"]
 FAIRNESS_PACKAGE_FILES = [
-    "fairness.py",
-    "evaluation/fairness.py",
-    "evaluation/fairness_inputs.py",
-    "evaluation/fairness_report.py",
-    "evaluation/mitigation.py",
+    "fairness/__init__.py",
+    "fairness/__main__.py",
+    "fairness/checks.py",
+    "fairness/inputs.py",
+    "fairness/report.py",
+    "fairness/mitigation.py",
 ]
 # Rendered only when explainability is not none (shap for tables, integrated_gradients otherwise).
 EXPLAIN_FILES = ["configs/explain.yaml", "tests/test_explain.py"]
 EXPLAIN_PACKAGE_FILES = [
-    "explain.py",
+    "explanations/__main__.py",
     "explanations/__init__.py",
-    "explanations/attributions.py",
+    "core/attributions.py",
     "explanations/plots.py",
-    "explanations/report.py",
+    "core/explanation_report.py",
 ]
 EXPLAIN_SERVING_FILE = "serving/explanations.py"  # and only with serving
-INTEGRATION_REFINEMENT_FILE = "explanations/refinement.py"  # integrated gradients only
+INTEGRATION_REFINEMENT_FILE = "core/refinement.py"  # integrated gradients only
 JINJA_RESIDUE = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 # Go-template actions of Prometheus alert annotations (deploy/alerts.yml): rendered on purpose.
 PROMETHEUS_TEMPLATE = re.compile(r"\{\{ \$(labels\.[a-z_]+|value \| [A-Za-z]+) \}\}")
@@ -609,7 +620,7 @@ def test_serving_renders_only_when_chosen_and_its_deploy_files_agree_with_the_se
     dockerfile = (served / "Dockerfile").read_text()
     assert dockerfile.count("\nFROM ") == 2 and "AS build" in dockerfile and "AS runtime" in dockerfile
     assert "\nUSER app" in dockerfile and "HEALTHCHECK" in dockerfile and "/readyz" in dockerfile
-    assert 'ENTRYPOINT ["python", "-m", "my_ml_project.serve"' in dockerfile
+    assert 'ENTRYPOINT ["python", "-m", "my_ml_project.serving"' in dockerfile
     assert "torchvision" in dockerfile and "--index-url https://download.pytorch.org/whl/cpu" in dockerfile
     dockerignore = (served / ".dockerignore").read_text().splitlines()
     assert {".git", ".venv", "tests", "artifacts", "!artifacts/checkpoints/best.pt", "!artifacts/export"} <= set(

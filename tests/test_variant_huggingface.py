@@ -75,7 +75,7 @@ def test_a_model_name_makes_from_pretrained_the_default(copie, answers: dict, hu
     train = yaml.safe_load((project / "configs/train.yaml").read_text())
     assert {"model": "pretrained"} in train["defaults"]
     composed = run(
-        python("-m", "my_ml_project.train", "--cfg", "job", "--resolve"),
+        python("-m", "my_ml_project.training", "--cfg", "job", "--resolve"),
         project,
         pythonpath=[project / "src"],
         env=OFFLINE,
@@ -118,7 +118,7 @@ def test_hugging_face_project_passes_its_own_tests(hf_project: tuple[str, Path])
 def test_hugging_face_project_trains_above_chance_and_evaluates(hf_project: tuple[str, Path]) -> None:
     modality, project = hf_project
     src = [project / "src"]
-    check(run(python("-m", "my_ml_project.train"), project, pythonpath=src, env=OFFLINE), "train")
+    check(run(python("-m", "my_ml_project.training"), project, pythonpath=src, env=OFFLINE), "train")
     metrics_path = project / "artifacts" / "metrics.json"
     trained = json.loads(metrics_path.read_text())
     accuracy = trained["metrics"]["accuracy"]
@@ -130,9 +130,9 @@ def test_hugging_face_project_trains_above_chance_and_evaluates(hf_project: tupl
     labels = json.loads((model_dir / "config.json").read_text())["id2label"]
     assert list(labels.values()) == trained["class_names"]
     metrics_path.unlink()
-    check(run(python("-m", "my_ml_project.evaluate"), project, pythonpath=src, env=OFFLINE), "evaluate")
+    check(run(python("-m", "my_ml_project.evaluation"), project, pythonpath=src, env=OFFLINE), "evaluate")
     assert json.loads(metrics_path.read_text())["metrics"] == trained["metrics"]
-    check(run(python("-m", "my_ml_project.explain"), project, pythonpath=src, env=OFFLINE), "explain")
+    check(run(python("-m", "my_ml_project.explanations"), project, pythonpath=src, env=OFFLINE), "explain")
     explained = json.loads((project / "artifacts/explanations/explanations.json").read_text())
     assert_integrated_gradients_add_up(explained)
     assert_fairness_stage_runs_on_the_demo(modality, project)

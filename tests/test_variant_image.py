@@ -121,7 +121,7 @@ def image_project(copie_session) -> Path:
 @pytest.mark.slow
 def test_image_project_trains_on_demo_images_and_evaluates(image_project: Path) -> None:
     src = [image_project / "src"]
-    check(run(python("-m", "my_ml_project.train"), image_project, pythonpath=src), "train")
+    check(run(python("-m", "my_ml_project.training"), image_project, pythonpath=src), "train")
     metrics_path = image_project / "artifacts" / "metrics.json"
     trained = json.loads(metrics_path.read_text())
     accuracy = trained["metrics"]["accuracy"]
@@ -135,11 +135,11 @@ def test_image_project_trains_on_demo_images_and_evaluates(image_project: Path) 
     assert (demo_folders[0] / "metadata.csv").is_file()
 
     metrics_path.unlink()
-    check(run(python("-m", "my_ml_project.evaluate"), image_project, pythonpath=src), "evaluate")
+    check(run(python("-m", "my_ml_project.evaluation"), image_project, pythonpath=src), "evaluate")
     evaluated = json.loads(metrics_path.read_text())
     assert evaluated["metrics"] == trained["metrics"]
     assert evaluated["num_examples"] == 180
-    check(run(python("-m", "my_ml_project.explain"), image_project, pythonpath=src), "explain")
+    check(run(python("-m", "my_ml_project.explanations"), image_project, pythonpath=src), "explain")
     explained = json.loads((image_project / "artifacts/explanations/explanations.json").read_text())
     assert_integrated_gradients_add_up(explained)
     check(run(python("-m", "my_ml_project.export"), image_project, pythonpath=src), "export")
@@ -187,7 +187,7 @@ def test_a_corrupt_image_ends_the_run_with_one_line_naming_it(image_project: Pat
     result = run(
         python(
             "-m",
-            "my_ml_project.train",
+            "my_ml_project.training",
             "data=file",
             f"data.path={folder}",
             "data.sensitive_columns=[]",

@@ -155,7 +155,7 @@ def test_text_project_passes_its_own_tests(text_project: Path) -> None:
 @pytest.mark.slow
 def test_text_project_trains_above_chance_and_evaluates(text_project: Path) -> None:
     src = [text_project / "src"]
-    check(run(python("-m", "my_ml_project.train"), text_project, pythonpath=src), "train")
+    check(run(python("-m", "my_ml_project.training"), text_project, pythonpath=src), "train")
     metrics_path = text_project / "artifacts" / "metrics.json"
     trained = json.loads(metrics_path.read_text())
     accuracy = trained["metrics"]["accuracy"]
@@ -166,10 +166,10 @@ def test_text_project_trains_above_chance_and_evaluates(text_project: Path) -> N
     preprocessor = json.loads((text_project / "artifacts" / "preprocessor.json").read_text())
     assert isinstance(preprocessor["tokenizer_json"], str) and preprocessor["max_length"] == 32
     metrics_path.unlink()
-    check(run(python("-m", "my_ml_project.evaluate"), text_project, pythonpath=src), "evaluate")
+    check(run(python("-m", "my_ml_project.evaluation"), text_project, pythonpath=src), "evaluate")
     evaluated = json.loads(metrics_path.read_text())
     assert evaluated["metrics"] == trained["metrics"]
-    check(run(python("-m", "my_ml_project.explain"), text_project, pythonpath=src), "explain")
+    check(run(python("-m", "my_ml_project.explanations"), text_project, pythonpath=src), "explain")
     explained = json.loads((text_project / "artifacts/explanations/explanations.json").read_text())
     assert_integrated_gradients_add_up(explained)
     # The demo's en_gb labels are noisier: an equalized-odds gap by dialect, narrowed by mitigation.
@@ -182,7 +182,7 @@ def test_text_project_trains_above_chance_and_evaluates(text_project: Path) -> N
     from_file = run(
         python(
             "-m",
-            "my_ml_project.train",
+            "my_ml_project.training",
             "model=bigru",
             "debug=fast",
             "data=file",

@@ -221,8 +221,8 @@ def next_steps(destination: Path, package_name: str) -> str:
             f"Created {destination}. Next:",
             f"  cd {destination}",
             "  make setup      # pip install -e '.[dev]' (uv pip where there is no pip)",
-            f"  make train      # python -m {package_name}.train  (built-in demo data)",
-            f"  make evaluate   # python -m {package_name}.evaluate -> artifacts/metrics.json",
+            f"  make train      # python -m {package_name}.training  (built-in demo data)",
+            f"  make evaluate   # python -m {package_name}.evaluation -> artifacts/metrics.json",
             "  make test",
         ]
     )

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..errors import DataError
+from ..core.errors import DataError
 
 
 def encode_class_labels(

@@ -7,8 +7,8 @@ recompute exactly the split of training instead of storing indices.
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from ..config import SPLITS
-from ..errors import DataError
+from ..core.config import SPLITS
+from ..core.errors import DataError
 
 
 def check_split_fractions(val_fraction: float, test_fraction: float) -> None:

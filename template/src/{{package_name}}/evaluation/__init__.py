@@ -1,5 +1,3 @@
-"""Evaluation: metrics on predictions and the evaluation of a saved checkpoint."""
-
-from .metrics import compute_metrics, is_better, metric_direction
-
-__all__ = ["compute_metrics", "is_better", "metric_direction"]
+"""Evaluation stage: ``python -m <package>.evaluation`` writes the test-split metrics of the
+trained model to ``metrics.json`` (the scoring itself is ``core/scoring.py``, shared with training,
+export and fairness)."""

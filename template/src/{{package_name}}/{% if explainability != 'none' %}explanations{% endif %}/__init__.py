@@ -1,8 +1,6 @@
-"""Explanations of the trained model's predictions: which inputs drove each one.
+"""Explanations stage: ``python -m <package>.explanations`` (or ``make explain``).
 
-* ``attributions.py``: the attribution method of this modality (how the numbers are computed,
-  against which baseline, and the completeness check that they add up);
-* ``report.py``: the ``explanations.json`` contract (method, model identity, per-example
-  attributions, global importance) shared by the ``explain`` stage and the server;
-* ``plots.py``: the PNG figures of this modality (matplotlib, no display needed).
+The attribution method of this modality and the ``explanations.json`` contract are shared
+with the server's ``/explain`` route, so they live in ``core/attributions.py`` and
+``core/explanation_report.py``; ``plots.py`` draws the PNG figures (matplotlib, no display).
 """

@@ -41,14 +41,13 @@ from transformers import (
     TrainingArguments,
 )
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
-from transformers.utils import logging as transformers_logging
 
-from ..config import settings_from_mapping
-from ..devices import check_run_settings, resolve_device
-from ..errors import CheckpointError, NonFiniteLossError, ProjectError
-from ..evaluation.metrics import metric_direction
-from ..inference import check_weights_readable
-from ..integrity import folder_save_state, record_folder_checksums, verify_folder
+from ..core.config import settings_from_mapping
+from ..core.devices import check_run_settings, resolve_device
+from ..core.errors import CheckpointError, NonFiniteLossError, ProjectError
+from ..core.inference import check_weights_readable, quiet_progress_bars
+from ..core.integrity import folder_save_state, record_folder_checksums, verify_folder
+from ..core.metrics import metric_direction
 
 log = logging.getLogger(__name__)
 
@@ -166,11 +165,6 @@ class RecordCheckpointChecksums(TrainerCallback):
     ) -> None:
         if args.load_best_model_at_end and state.best_model_checkpoint:
             verify_folder(Path(state.best_model_checkpoint), "best checkpoint")
-
-
-def quiet_progress_bars() -> None:
-    """Turn off Transformers' progress bars (shard writing, weight loading): logs stay readable."""
-    transformers_logging.disable_progress_bar()
 
 
 def save_weights_as_loaded(model: PreTrainedModel) -> None:

@@ -1,6 +1,6 @@
-"""Training: the Trainer loop, its learning-rate schedule and checkpoint I/O."""
+"""Training stage: the Trainer loop and its learning-rate schedule (checkpoint I/O is
+``core/checkpoint.py``, shared with every stage that loads the model)."""
 
-from .checkpoint import load_checkpoint, save_checkpoint
 from .trainer import FitResult, Trainer, TrainerSettings
 
-__all__ = ["FitResult", "Trainer", "TrainerSettings", "load_checkpoint", "save_checkpoint"]
+__all__ = ["FitResult", "Trainer", "TrainerSettings"]

@@ -22,12 +22,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..config import settings_from_mapping
-from ..devices import check_run_settings, resolve_device
-from ..errors import CheckpointError, NonFiniteLossError, ProjectError
-from ..evaluation.metrics import is_better, metric_direction
-from ..evaluation.predict import collect_outputs
-from .checkpoint import (
+from ..core.checkpoint import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
     capture_rng_state,
@@ -36,6 +31,11 @@ from .checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
+from ..core.config import settings_from_mapping
+from ..core.devices import check_run_settings, resolve_device
+from ..core.errors import CheckpointError, NonFiniteLossError, ProjectError
+from ..core.metrics import is_better, metric_direction
+from ..core.predict import collect_outputs
 from .schedule import WarmupCosineSchedule
 
 log = logging.getLogger(__name__)

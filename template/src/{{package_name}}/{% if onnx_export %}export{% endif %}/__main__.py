@@ -3,8 +3,8 @@
 import hydra
 from omegaconf import DictConfig
 
-from ..config import CONFIG_DIR
-from ..errors import exit_on_user_error
+from ..core.config import CONFIG_DIR
+from ..core.errors import exit_on_user_error
 from .pipeline import run_export
 
 

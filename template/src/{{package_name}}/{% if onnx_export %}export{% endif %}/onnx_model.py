@@ -22,7 +22,7 @@ from onnx.external_data_helper import ExternalDataInfo, uses_external_data
 from torch import nn
 from torch.export import Dim
 
-from ..errors import ExportError
+from ..core.errors import ExportError
 
 INPUT_NAME = "inputs"
 OUTPUT_NAME = "logits"

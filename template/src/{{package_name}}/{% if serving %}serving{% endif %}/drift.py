@@ -24,58 +24,23 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Gauge
 
-from ..config import settings_from_mapping
-from ..errors import ProjectError
-from ..monitoring import DriftReport, DriftSettings, ReferenceProfile, detect_drift, feature_extractor
-from ..monitoring.profile import FeatureExtractor
+from ..core.drift.detector import DriftReport, detect_drift
+from ..core.drift.features import feature_extractor
+from ..core.drift.profile import FeatureExtractor, ReferenceProfile
+from ..core.errors import ProjectError
+from ..core.service.settings import MonitorSettings
 from .metrics import PREFIX
 
 log = logging.getLogger(__name__)
 
 # Examples waiting for the background thread; more are skipped until it catches up.
 MAX_PENDING_EXAMPLES = 4096
-
-
-@dataclass(frozen=True)
-class MonitorSettings:
-    """``serve.drift``: the rolling window, how often it is checked, and the rule."""
-
-    enabled: bool = True
-    window: int = 500
-    interval_s: float = 10.0
-    min_examples: int = 100
-    alpha: float = 0.01
-    psi_threshold: float = 0.2
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "MonitorSettings":
-        settings: MonitorSettings = settings_from_mapping(
-            cls, values, group="serve.drift", error=ProjectError
-        )
-        rule = settings.rule  # checks alpha, psi_threshold and min_examples
-        if settings.window < rule.min_examples:
-            raise ProjectError(
-                f"serve.drift.window ({settings.window}) must be at least serve.drift.min_examples "
-                f"({settings.min_examples}), or the window is never checked."
-            )
-        if settings.interval_s <= 0:
-            raise ProjectError(f"serve.drift.interval_s must be positive, got {settings.interval_s}.")
-        return settings
-
-    @property
-    def rule(self) -> DriftSettings:
-        return DriftSettings.from_mapping(
-            {"alpha": self.alpha, "psi_threshold": self.psi_threshold, "min_examples": self.min_examples},
-            group="serve.drift",
-        )
 
 
 class DriftGauges:

@@ -1,0 +1,32 @@
+"""Writing reports: JSON files that are valid JSON even when a metric is undefined.
+
+Every JSON artifact of the project (metrics, history, reports, the fitted preprocessing)
+goes through :func:`write_json`, which writes atomically: a stage killed while writing, or
+a value that cannot be serialised, leaves the previous file as it was instead of half a
+JSON document that breaks every later reader (readiness, the model card).
+"""
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from .atomic import atomic_text_writer
+
+
+def json_safe(value: Any) -> Any:
+    """Replace NaN/Inf (not valid JSON) by ``None``, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` as indented JSON, atomically, creating the folder if needed."""
+    with atomic_text_writer(path) as handle:
+        json.dump(json_safe(payload), handle, indent=2, sort_keys=False)
+        handle.write("\n")

@@ -1,0 +1,101 @@
+"""What is served: the model file, its preprocessing and version, and its outputs as predictions.
+
+Two backends serve the same trained model:
+
+* ``torch``: the checkpoint (``checkpoint``, ``artifacts/checkpoints/best.pt`` by default),
+  with the preprocessor stored inside it;
+* ``onnxruntime``: the file written by ``make export`` (``<export_dir>/<serve.onnx_model>``),
+  with the ``preprocessor.json`` written beside it.
+
+Either way the preprocessing is the one fitted in training, so a prediction over HTTP
+equals ``evaluate``'s for the same input. Reading the preprocessor is cheap and happens
+before the server binds its port (the request schema depends on it); loading the weights
+happens after, while ``/readyz`` answers 503.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...data import load_preprocessor
+from ..artifacts import weights_sha256
+from ..errors import ProjectError
+from ..inference import saved_preprocessor
+from .schemas import CLASSIFICATION
+from .settings import ServeSettings
+
+PACKAGE = __name__.split(".")[0]
+PREPROCESSOR_FILE = "preprocessor.json"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """The model file to serve and what describes it."""
+
+    backend: str
+    path: Path
+    preprocessor: Any
+    version: str
+
+    @property
+    def task(self) -> str:
+        return str(self.preprocessor.task)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(getattr(self.preprocessor, "class_names", ()))
+
+
+def resolve_model_source(config: dict[str, Any], serve: ServeSettings) -> ModelSource:
+    """Find the model file of ``serve.backend`` and read its preprocessor, or say what to run first."""
+    if serve.backend == "torch":
+        checkpoint = Path(config["checkpoint"])
+        # Loads nothing executable; a missing model names `make train`.
+        return ModelSource("torch", checkpoint, saved_preprocessor(checkpoint), model_version(checkpoint))
+    model = Path(config["export_dir"]) / serve.onnx_model
+    preprocessor_file = model.parent / PREPROCESSOR_FILE
+    if not model.is_file():
+        raise ProjectError(
+            f"no ONNX model at {model}: run `make export` first (python -m {PACKAGE}.export), "
+            "or serve the checkpoint with serve.backend=torch."
+        )
+    if not preprocessor_file.is_file():
+        raise ProjectError(
+            f"{preprocessor_file} is missing beside {model.name}: run `make export` again so that the "
+            "model and its preprocessing are written together."
+        )
+    preprocessor = load_preprocessor(json.loads(preprocessor_file.read_text(encoding="utf-8")))
+    return ModelSource("onnxruntime", model, preprocessor, model_version(model))
+
+
+def model_version(path: Path) -> str:
+    """``<name>-<first 12 hex digits of a SHA-256>`` of the weights: changes whenever they do.
+
+    ``path`` is a weights file, or a model folder whose ``*.safetensors`` files are hashed.
+    """
+    return f"{path.stem}-{weights_sha256(path)[:12]}"
+
+
+def to_predictions(outputs: np.ndarray, preprocessor: Any) -> list[dict[str, Any]]:
+    """Model outputs ``(batch, classes)`` -> labels and softmax probabilities, or regression values.
+
+    Probabilities are the softmax of the logits, as ``evaluate`` computes them; regression
+    outputs are mapped back from the standardised scale to the target's units.
+    """
+    if preprocessor.task != CLASSIFICATION:
+        values = preprocessor.inverse_transform_regression(outputs[:, 0].astype(np.float64))
+        return [{"value": float(value)} for value in values]
+    logits = outputs.astype(np.float64)
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probabilities = shifted / shifted.sum(axis=1, keepdims=True)
+    class_names = list(preprocessor.class_names)
+    return [
+        {
+            "label": class_names[int(row.argmax())],
+            "probabilities": dict(zip(class_names, row.tolist(), strict=True)),
+        }
+        for row in probabilities
+    ]

@@ -1,0 +1,100 @@
+"""Re-render the model card and the datasheet from the artifacts: ``python -m <package>.documents``.
+
+Run it (or ``make model-card``) after the stages that measure something: ``make train`` or
+``make evaluate`` (test metrics), ``make fairness``, ``make export``, ``make loadtest``. It
+rewrites only the measured blocks (between ``<!-- measured:NAME:start -->`` and
+``<!-- measured:NAME:end -->``) and the ``model-index`` of the card's front matter; every
+other line of the documents is the owners' and stays as they wrote it. What has not been
+measured yet reads "Not measured yet" with the command to run. The card's ``waivers`` block
+lists the readiness checks the owners release without measuring, with their reasons, from
+``waivers`` in ``configs/readiness/`` (the config the gate reads). It ends by listing the
+entries only people can fill that are still open (the readiness gate checks the same).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig
+
+from ..core.atomic import write_text_atomically
+from ..core.config import CONFIG_DIR, PROJECT_ROOT, settings_from_mapping, to_plain
+from ..core.errors import ProjectError, exit_on_user_error
+from ..core.waivers import read_waivers
+from . import (
+    ArtifactFiles,
+    CardSettings,
+    block_contents,
+    model_index,
+    read_measurements,
+    replace_blocks,
+    unfilled_entries,
+)
+from .front_matter import with_model_index
+
+MODEL_CARD = "model_card"  # the document whose front matter carries the model-index
+
+
+@dataclass(frozen=True)
+class DocumentUpdate:
+    """One document after the re-render: whether it changed, and what the owners still have to fill."""
+
+    path: Path
+    text: str
+    changed: bool
+    unfilled: list[str]
+
+
+def project_path(path: str) -> Path:
+    """Relative paths are taken from the project root, so the command works from any folder."""
+    return PROJECT_ROOT / path
+
+
+def render_document(
+    path: Path, contents: dict[str, str], index: list[dict[str, Any]] | None, *, front_matter: bool
+) -> DocumentUpdate:
+    """The new text of one document (not written yet)."""
+    if not path.is_file():
+        raise ProjectError(
+            f"{path} not found. Restore it from version control (git checkout -- {path}), or point "
+            "documents.<name> at the document to render."
+        )
+    old = path.read_text(encoding="utf-8")
+    new = replace_blocks(old, contents, str(path))
+    if front_matter:
+        new = with_model_index(new, index, str(path))
+    return DocumentUpdate(path, new, new != old, unfilled_entries(new))
+
+
+def run_model_card(cfg: DictConfig) -> list[DocumentUpdate]:
+    """Re-render every document of ``documents``; nothing is written unless all of them render."""
+    settings = to_plain(cfg)
+    paths = {name: Path(value) for name, value in settings["artifacts"].items()}
+    files = settings_from_mapping(ArtifactFiles, paths, group="artifacts", error=ProjectError)
+    card = settings_from_mapping(CardSettings, settings["card"], group="card", error=ProjectError)
+    measurements = read_measurements(files)
+    contents = block_contents(measurements, card, read_waivers(settings["readiness"].get("waivers")))
+    index = model_index(measurements, card)
+    updates = [
+        render_document(project_path(path), contents, index, front_matter=name == MODEL_CARD)
+        for name, path in settings["documents"].items()
+    ]
+    for update in updates:
+        if update.changed:
+            write_text_atomically(update.path, update.text)  # never half a document
+        print(f"{update.path}: {'updated' if update.changed else 'already up to date'}")
+    open_entries = [(update.path, entry) for update in updates for entry in update.unfilled]
+    if open_entries:
+        print("\nstill to be filled by the owners:")
+        print("\n".join(f"  - {path.name}: {entry}" for path, entry in open_entries))
+    return updates
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="model_card")
+def main(cfg: DictConfig) -> None:
+    exit_on_user_error(lambda: run_model_card(cfg))
+
+
+if __name__ == "__main__":
+    main()

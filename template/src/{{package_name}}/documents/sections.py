@@ -1,0 +1,356 @@
+"""The Markdown of each measured block, and the model card's ``model-index``.
+
+Each block is a sentence and a table built from the measurements. What has not been
+measured yet says so and names the command that measures it; the generated documents
+start with exactly these texts, so a re-render before any run changes nothing.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.metrics import metric_direction
+from .measurements import (
+    BenchmarkReport,
+    DataSource,
+    ExplanationsReport,
+    ExportReport,
+    FairnessReport,
+    LoadTestReport,
+    Measurements,
+    MetricsReport,
+)
+
+NOT_MEASURED = "Not measured yet"
+# The command that measures each block's numbers, named when they are missing.
+COMMANDS = {
+    "metrics": "make train",
+    "fairness": "make fairness",
+    "export": "make export",
+    "latency": "make loadtest",
+    "test-split": "make train",
+    "groups": "make fairness",
+    "explanations": "make explain",
+    "benchmark": "make benchmark",
+}
+# Where the owners write their waivers of readiness checks (see waivers.py).
+WAIVERS_SOURCE = "`waivers` in `configs/readiness/default.yaml`"
+# The explanations block lists this many of the most important columns or tokens.
+TOP_INPUTS = 10
+METHOD_NAMES = {"shap": "SHAP", "integrated_gradients": "Integrated gradients (Captum)"}
+# A confusion matrix with more classes than this is left to metrics.json.
+MAX_CONFUSION_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class CardSettings:
+    """How the model card names the model, its task and the built-in demo data."""
+
+    model_name: str
+    task_type: str  # a Hugging Face task id, e.g. tabular-classification
+    demo_dataset: str
+
+
+def not_measured(block: str) -> str:
+    return f"{NOT_MEASURED} (run `{COMMANDS[block]}`, then `make model-card`)."
+
+
+def number(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.4f}"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table; a ``|`` in a cell (a class or group name) is escaped."""
+    lines = [header, ["---"] * len(header), *rows]
+    return "\n".join("| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |" for line in lines)
+
+
+def comparison(metric: str) -> str:
+    return "≤" if metric_direction(metric) == "min" else "≥"
+
+
+def dataset_name(source: DataSource | None, settings: CardSettings) -> tuple[str, str]:
+    """``(name, type)`` of the data in the model-index: the demo data, or the owners' file."""
+    if source is None:
+        return "unknown (no config.yaml from a training run)", "unknown"
+    if source.source == "demo":
+        return settings.demo_dataset, "demo"
+    return source.path or "the owners' data", "local"
+
+
+def metrics_block(metrics: MetricsReport | None, source: DataSource | None, settings: CardSettings) -> str:
+    if metrics is None:
+        return not_measured("metrics")
+    name, _ = dataset_name(source, settings)
+    target = metrics.target or {}
+    rows = []
+    for metric, value in metrics.metrics.items():
+        goal = ""
+        if target.get("metric") == metric:
+            goal = f"{comparison(metric)} {target['target']}: {'met' if target['met'] else 'NOT met'}"
+        rows.append([metric, number(value), goal])
+    parts = [
+        f"{metrics.split.capitalize()} split of {name}: {metrics.num_examples} examples "
+        "(source: `metrics.json`).",
+        table(["metric", "value", "release target"], rows),
+    ]
+    matrix, names = metrics.confusion_matrix, metrics.class_names
+    if matrix and len(names) == len(matrix) <= MAX_CONFUSION_CLASSES:
+        rows = [[true, *map(str, counts)] for true, counts in zip(names, matrix, strict=True)]
+        parts += [
+            "Confusion matrix (rows: true class, columns: predicted class):",
+            table(["true \\ predicted", *names], rows),
+        ]
+    return "\n\n".join(parts)
+
+
+def fairness_block(fairness: FairnessReport | None) -> str:
+    if fairness is None:
+        return not_measured("fairness")
+    threshold = fairness.threshold
+    parts = [
+        f"Largest acceptable disparity between groups: {threshold} (source: `fairness.json`)."
+        if threshold is not None
+        else "No disparity threshold set (source: `fairness.json`)."
+    ]
+    for feature in fairness.features:
+        columns = list(dict.fromkeys(key for values in feature.groups.values() for key in values))
+        group_rows = [
+            [group, *(format_group_value(column, values.get(column)) for column in columns)]
+            for group, values in feature.groups.items()
+        ]
+        disparity_rows = [
+            [name, number(value), within_limit(name, value, fairness)]
+            for name, value in feature.disparities.items()
+        ]
+        parts += [f"**{feature.feature}**", table(["group", *columns], group_rows)]
+        if disparity_rows:
+            parts.append(table(["disparity", "value", "within its threshold"], disparity_rows))
+    return "\n\n".join(parts)
+
+
+def format_group_value(column: str, value: float | None) -> str:
+    return str(int(value)) if column == "count" and value is not None else number(value)
+
+
+def within_limit(name: str, value: float | None, fairness: FairnessReport) -> str:
+    """Differences pass at or below ``threshold``; ratios (``*_ratio``) at or above ``min_ratio``."""
+    if name.endswith("_ratio"):
+        limit = fairness.min_ratio
+        return "—" if value is None or limit is None else ("yes" if value >= limit else "NO")
+    if value is None or fairness.threshold is None:
+        return "—"
+    return "yes" if value <= fairness.threshold else "NO"
+
+
+def size_text(size_mb: float | None) -> str:
+    """Three significant digits: small models are a few hundredths of a MB."""
+    return "—" if size_mb is None else f"{size_mb:.3g}"
+
+
+def parity_text(export: ExportReport) -> str:
+    """The parity sentence; the difference is undefined when an output was NaN or inf, or of another shape."""
+    difference = export.parity_max_abs_diff
+    measured = (
+        f"{difference:.3g}"
+        if difference is not None
+        else "undefined (an output was not a finite number, or of another shape)"
+    )
+    return (
+        f"Parity: max |PyTorch - onnxruntime| = {measured} on {export.parity_examples} test examples "
+        f"(tolerance {export.parity_tolerance:g}): {'passed' if export.parity_passed else 'FAILED'}."
+    )
+
+
+def export_block(export: ExportReport | None) -> str:
+    if export is None:
+        return not_measured("export")
+    metric = export.target_metric
+    sizes = {"pytorch": None, "fp32": export.fp32_mb, "int8": export.int8_mb}
+    labels = {"pytorch": "PyTorch", "fp32": "ONNX fp32", "int8": "ONNX int8 (dynamic quantization)"}
+    rows = [
+        [labels[kind], size_text(sizes[kind]), number(values.get(metric))]
+        for kind, values in export.metrics.items()
+    ]
+    budget = (
+        f"Size budget: {export.size_budget_mb} MB: {'met' if export.size_budget_met else 'NOT met'}."
+        if export.size_budget_mb is not None
+        else "No size budget for this deployment target."
+    )
+    return "\n\n".join(
+        [
+            table(["model", "size (MB)", f"test {metric}"], rows),
+            f"{parity_text(export)} {budget} Source: `export.json`.",
+        ]
+    )
+
+
+def latency_block(loadtest: LoadTestReport | None) -> str:
+    if loadtest is None:
+        return not_measured("latency")
+    budget, goal = loadtest.latency_budget_ms, loadtest.throughput_rps
+    machine = f" on {loadtest.cpus} CPUs" if loadtest.cpus else ""
+    within_budget = [level for level in loadtest.levels if level.p99_ms <= budget and level.errors == 0]
+    if within_budget:
+        best = max(within_budget, key=lambda level: level.requests_per_s)
+        verdict = "met" if best.requests_per_s >= goal else "NOT met"
+        summary = (
+            f"Highest throughput with p99 ≤ {budget} ms and no errors: {best.requests_per_s:.1f} requests/s "
+            f"({best.backend}, {best.mode}, {best.concurrency} clients); target {goal} requests/s: {verdict}."
+        )
+    else:
+        summary = f"No level kept p99 within {budget} ms without errors: the latency budget is NOT met."
+    rows = [
+        [
+            level.backend,
+            level.mode,
+            str(level.concurrency),
+            f"{level.requests_per_s:.1f}",
+            f"{level.p50_ms:.2f}",
+            f"{level.p95_ms:.2f}",
+            f"{level.p99_ms:.2f}",
+            str(level.errors),
+        ]
+        for level in loadtest.levels
+    ]
+    return "\n\n".join(
+        [
+            f"Load test{machine} (source: `loadtest.json`). {summary}",
+            table(["backend", "mode", "clients", "requests/s", "p50 ms", "p95 ms", "p99 ms", "errors"], rows),
+        ]
+    )
+
+
+def explanations_block(explanations: ExplanationsReport | None) -> str:
+    """What drives the predictions overall: the inputs (or image regions) with the largest attributions."""
+    if explanations is None:
+        return not_measured("explanations")
+    method = METHOD_NAMES.get(explanations.method, explanations.method)
+    parts = [
+        f"{method} on {explanations.num_examples} {explanations.split} examples, explaining the "
+        f"{explanations.explained_output}; baseline: {explanations.baseline}. Attributions add up to "
+        f"the explained output within {explanations.completeness_max_error:.2g} "
+        "(source: `explanations/explanations.json`, plots beside it). They show what this model "
+        "relies on, not what causes the outcome in the world."
+    ]
+    if explanations.ranking is not None:
+        rows = [[name, f"{value:.4g}"] for name, value in list(explanations.ranking.items())[:TOP_INPUTS]]
+        parts.append(table(["input", explanations.measure], rows))
+    elif explanations.grid is not None:
+        size = len(explanations.grid)
+        rows = [
+            [str(row), *(f"{value:.2g}" for value in cells)] for row, cells in enumerate(explanations.grid)
+        ]
+        parts += [
+            f"{explanations.measure.capitalize()} (row 0 is the top of the image):",
+            table(["row \\ column", *map(str, range(size))], rows),
+        ]
+    return "\n\n".join(parts)
+
+
+def benchmark_block(benchmark: BenchmarkReport | None) -> str:
+    """In-process latency and throughput of the forward pass (projects without a server)."""
+    if benchmark is None:
+        return not_measured("benchmark")
+    single = benchmark.single_example
+    threads = f", {benchmark.threads} threads" if benchmark.threads else ""
+    rows = [
+        [
+            str(int(batch["batch_size"])),
+            f"{batch['p50_ms']:.3g}",
+            f"{batch['p99_ms']:.3g}",
+            f"{batch['examples_per_s']:.4g}",
+        ]
+        for batch in benchmark.batches
+    ]
+    return "\n\n".join(
+        [
+            f"Local benchmark on {benchmark.device}{threads} (source: `benchmark.json`): the forward "
+            "pass on preprocessed test examples, in-process, without I/O or preprocessing. One example: "
+            f"p50 {single['p50_ms']:.3g} ms, p95 {single['p95_ms']:.3g} ms, p99 {single['p99_ms']:.3g} ms.",
+            table(["batch size", "p50 ms", "p99 ms", "examples/s"], rows),
+        ]
+    )
+
+
+def test_split_block(metrics: MetricsReport | None) -> str:
+    """The test split's size and, for classification, its examples per class."""
+    if metrics is None:
+        return not_measured("test-split")
+    parts = [f"{metrics.split.capitalize()} split: {metrics.num_examples} examples (source: `metrics.json`)."]
+    if metrics.confusion_matrix and len(metrics.class_names) == len(metrics.confusion_matrix):
+        rows = [
+            [name, str(sum(counts))]
+            for name, counts in zip(metrics.class_names, metrics.confusion_matrix, strict=True)
+        ]
+        parts.append(table(["class", "examples"], rows))
+    return "\n\n".join(parts)
+
+
+def groups_block(fairness: FairnessReport | None) -> str:
+    """How many test examples each group of each sensitive column has."""
+    if fairness is None:
+        return not_measured("groups")
+    rows = [
+        [feature.feature, group, format_group_value("count", values.get("count"))]
+        for feature in fairness.features
+        for group, values in feature.groups.items()
+    ]
+    return "\n\n".join(
+        ["Test examples per group (source: `fairness.json`).", table(["column", "group", "examples"], rows)]
+    )
+
+
+def waivers_block(waivers: Mapping[str, str]) -> str:
+    """The readiness checks the owners release without measuring, with their reasons.
+
+    Not a measurement but the owners' decision, kept in the config the gate reads, so the
+    card can never list other waivers than those the gate applies.
+    """
+    if not waivers:
+        return f"No readiness check is waived ({WAIVERS_SOURCE})."
+    return "\n\n".join(
+        [
+            f"The owners release this model without measuring these readiness checks ({WAIVERS_SOURCE}); "
+            "`make readiness` reports each of them as waived while it has no measurement.",
+            table(["check", "reason"], [[name, reason] for name, reason in waivers.items()]),
+        ]
+    )
+
+
+def block_contents(
+    measurements: Measurements, settings: CardSettings, waivers: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The content of every measured block, by name (see ``COMMANDS``), and the owners' waivers."""
+    return {
+        "waivers": waivers_block(waivers or {}),
+        "metrics": metrics_block(measurements.metrics, measurements.data_source, settings),
+        "fairness": fairness_block(measurements.fairness),
+        "export": export_block(measurements.export),
+        "latency": latency_block(measurements.loadtest),
+        "test-split": test_split_block(measurements.metrics),
+        "groups": groups_block(measurements.fairness),
+        "explanations": explanations_block(measurements.explanations),
+        "benchmark": benchmark_block(measurements.benchmark),
+    }
+
+
+def model_index(measurements: Measurements, settings: CardSettings) -> list[dict[str, Any]] | None:
+    """The Hub's ``model-index``: the test metrics of ``metrics.json``; ``None`` before any run."""
+    metrics = measurements.metrics
+    if metrics is None:
+        return None
+    values = [
+        {"type": name, "value": value, "name": f"{name} ({metrics.split})"}
+        for name, value in metrics.metrics.items()
+        if value is not None
+    ]
+    if not values:
+        return None
+    name, kind = dataset_name(measurements.data_source, settings)
+    result = {
+        "task": {"type": settings.task_type, "name": settings.task_type.replace("-", " ").capitalize()},
+        "dataset": {"name": name, "type": kind, "split": metrics.split},
+        "metrics": values,
+    }
+    return [{"name": settings.model_name, "results": [result]}]

@@ -1,0 +1,1 @@
+"""Readiness stage: ``python -m <package>.readiness`` (``make readiness``), the release gate."""
