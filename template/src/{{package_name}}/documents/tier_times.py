@@ -1,4 +1,4 @@
-"""Time both test tiers and report them in the README: ``python -m <package>.documents.test_times``.
+"""Time both test tiers and report them in the README: ``python -m <package>.documents.tier_times``.
 
 ``make test-times`` runs ``make test`` (the fast tier) and then ``make test-all`` (every test,
 end-to-end runs included; it also writes the JUnit XML the readiness gate reads), measures
