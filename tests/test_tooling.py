@@ -60,7 +60,7 @@ def test_github_workflow_installs_cpu_torch_lints_and_runs_the_project_tests(cop
     assert workflow["jobs"]["test"]["steps"][1]["with"]["python-version"] == "3.12"
     commands = "\n".join(workflow_commands(project))
     assert "download.pytorch.org/whl/cpu" in commands and 'pip install -e ".[dev]"' in commands
-    assert "make lint" in commands and "make test" in commands
+    assert "make lint" in commands and "make test-all" in commands
     steps = workflow["jobs"]["test"]["steps"]
     gate = next(step for step in steps if step.get("run") == "make readiness")
     assert "artifacts/metrics.json" in gate["if"]  # runs where artifacts exist
@@ -75,7 +75,7 @@ def test_gitlab_pipeline(copie) -> None:
     project = render_ok(copie, {"ci": "gitlab"})
     pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
     script = "\n".join(pipeline["test"]["script"])
-    assert "download.pytorch.org/whl/cpu" in script and "make test" in script and "make lint" in script
+    assert "download.pytorch.org/whl/cpu" in script and "make test-all" in script and "make lint" in script
     assert "if [ -f artifacts/metrics.json ]; then make readiness; fi" in script
     fairness = "if [ -f artifacts/checkpoints/best.pt ]; then make fairness; fi"
     assert fairness in script and script.index(fairness) < script.index("make readiness")
