@@ -220,7 +220,10 @@ SERVING_FILES = (
 )  # fmt: skip
 DOCKER_FILES = ["Dockerfile", ".dockerignore"]
 # The local benchmark (project files, package files): rendered exactly when there is no server.
-BENCHMARK_FILES = (["configs/benchmark.yaml", "tests/test_benchmark.py"], ["benchmark/__init__.py", "benchmark/__main__.py"])
+BENCHMARK_FILES = (
+    ["configs/benchmark.yaml", "tests/test_benchmark.py"],
+    ["benchmark/__init__.py", "benchmark/__main__.py"],
+)
 # Rendered only with fairness_checks (every framework and modality).
 FAIRNESS_FILES = ["configs/fairness.yaml", "configs/fairness/default.yaml", "tests/test_fairness.py"]
 FAIRNESS_PACKAGE_FILES = [
