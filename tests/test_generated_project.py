@@ -146,7 +146,7 @@ def test_regression_project_passes_its_own_tests(tmp_path: Path) -> None:
     )
     src = [project / "src"]
     check(
-        run(python("-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow"), project, pythonpath=src),
+        run(python("-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not e2e"), project, pythonpath=src),
         "the regression project's pytest",
     )
     check(run(python("-m", "credit_limits.training"), project, pythonpath=src), "regression train")
@@ -158,7 +158,7 @@ def test_regression_project_passes_its_own_tests(tmp_path: Path) -> None:
 def test_tensorboard_project_passes_its_own_tests(tmp_path: Path) -> None:
     project = render(tmp_path / "tb", "experiment_tracking=tensorboard")
     result = run(
-        python("-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow"), project, pythonpath=[project / "src"]
+        python("-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not e2e"), project, pythonpath=[project / "src"]
     )
     check(result, "the TensorBoard project's pytest")
     assert (

@@ -1,5 +1,7 @@
 """The README's Quickstart is the contract: two one-line commands, the second run by CI."""
 
+import importlib.util
+import json
 import re
 import subprocess
 
@@ -30,3 +32,24 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     )
     assert printed.stdout == quickstart_command("quickstart-test")
     assert 'eval "$test_command"' in script
+
+
+def load_bench(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "bench" / f"{name}.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
+def test_readme_test_tier_table_is_rendered_from_the_stored_report() -> None:
+    """The generated projects' fast tier was measured in every variant, within its budget."""
+    bench = load_bench("test_tiers")
+    report = json.loads(bench.REPORT.read_text())
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(re.escape(bench.TABLE_START) + r"\n(.*?)\n" + re.escape(bench.TABLE_END), readme, re.DOTALL)
+    assert block, "README.md lost its test tier table markers"
+    assert block.group(1) == bench.readme_table(report), "run: python bench/test_tiers.py --readme"
+    assert set(report["variants"]) == set(bench.VARIANTS)
+    assert all("fast" in entry["tiers"] for entry in report["variants"].values())
+    assert bench.failures(report) == []  # every tier measured passed; every fast tier within the budget

@@ -5,12 +5,14 @@ These use pytest-copie's ``copie`` fixture, which renders the repository's templ
 """
 
 import compileall
+import io
 import itertools
 import json
 import re
 import shutil
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -649,3 +651,83 @@ def test_the_docker_context_holds_the_model_the_server_loads(copie, answers: dic
     dockerfile = (project / "Dockerfile").read_text()
     assert "ARG RUN_DIR" in dockerfile and "COPY --chown=app:app ${RUN_DIR} ./${RUN_DIR}" in dockerfile
     assert "--build-arg RUN_DIR=" in (project / "Makefile").read_text()  # make docker-build picks the run
+
+
+# ---------------------------------------------------------------- config names the project mentions
+# The five variants the issue names: the default (PyTorch, tables), images, texts, Hugging Face
+# (texts by default) and Hugging Face images.
+FIVE_VARIANTS = [
+    {},
+    {"modality": "image"},
+    {"modality": "text"},
+    {"framework": "huggingface"},
+    {"framework": "huggingface", "modality": "image"},
+]
+# Every config group any variant has (template/configs/<group>, its Copier condition removed):
+# a mention of a group this project lacks (tracking=... without TensorBoard) is wrong too.
+CONFIG_GROUPS = sorted(
+    re.sub(r"\{%.*?%\}", "", path.name)
+    for path in (Path(__file__).resolve().parents[1] / "template/configs").iterdir()
+    if path.is_dir()
+)
+# group=option as Hydra reads it on a command line (+group=, ++group=, or a -m sweep's a,b list);
+# not a key (data.batch_size=) and not inside a longer name (train_data=).
+CONFIG_MENTION = re.compile(
+    rf"(?<![\w.\-/+])\+{{0,2}}({'|'.join(CONFIG_GROUPS)})=([a-z0-9_]+(?:,[a-z0-9_]+)*)(?![\w\-/$]|\.\w)"
+)
+MENTIONING_SUFFIXES = {".md", ".yaml", ".yml", ".toml", ".py", ".cfg", ".txt", ""}
+
+
+def mentionable_text(path: Path) -> str:
+    """The text of ``path`` where a config name can be mentioned: everything, except that in
+    Python only strings and comments count (``model=model`` is a keyword argument)."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix != ".py":
+        return text
+    kinds = (tokenize.STRING, tokenize.COMMENT)
+    tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+    return "\n".join(token.string for token in tokens if token.type in kinds)
+
+
+def missing_config_mentions(project: Path) -> list[str]:
+    """``file: group=option`` for each mention in ``project`` of a config ``configs/<group>/<option>.yaml`` it lacks."""
+    missing = []
+    for path in sorted(project.rglob("*")):
+        relative = path.relative_to(project)
+        if not path.is_file() or path.suffix not in MENTIONING_SUFFIXES or relative.parts[0] in {".git", "artifacts"}:
+            continue
+        for match in CONFIG_MENTION.finditer(mentionable_text(path)):
+            group, options = match.groups()
+            for option in options.split(","):
+                if not (project / "configs" / group / f"{option}.yaml").is_file():
+                    missing.append(f"{relative}: {group}={option}")
+    return missing
+
+
+@pytest.mark.parametrize("answers", FIVE_VARIANTS, ids=lambda a: "-".join(a.values()) or "default")
+def test_every_config_name_a_project_mentions_exists_in_it(copie, answers: dict) -> None:
+    """README, Makefile, configs, docs and source name only configs the project has."""
+    project = render_ok(copie, answers)
+    assert missing_config_mentions(project) == []
+
+
+def test_a_mention_of_a_config_the_project_lacks_is_found(tmp_path: Path) -> None:
+    """The check above fails on such a mention (an image project told to try experiment=wide_mlp)."""
+    (tmp_path / "configs/experiment").mkdir(parents=True)
+    (tmp_path / "configs/experiment/small_cnn.yaml").write_text("# @package _global_\n")
+    (tmp_path / "configs/model").mkdir()
+    (tmp_path / "configs/model/cnn.yaml").write_text("_target_: x\n")
+    (tmp_path / "configs/train.yaml").write_text("# try experiment=wide_mlp or experiment=small_cnn\n")
+    (tmp_path / "README.md").write_text("make train ARGS='+experiment=small_cnn model=cnn data.batch_size=8'\n")
+    (tmp_path / "Makefile").write_text("sweep:\n\tpython -m pkg.train -m model=cnn,vit\n")
+    package = tmp_path / "src/pkg"
+    package.mkdir(parents=True)
+    (package / "train.py").write_text(
+        'def run(model=None):\n    return build(model=model)  # see debug=fast\n\n\nHINT = "data=file"\n'
+    )
+    assert missing_config_mentions(tmp_path) == [
+        "Makefile: model=vit",
+        "configs/train.yaml: experiment=wide_mlp",
+        "src/pkg/train.py: debug=fast",
+        "src/pkg/train.py: data=file",
+    ]

@@ -60,7 +60,7 @@ def test_github_workflow_installs_cpu_torch_lints_and_runs_the_project_tests(cop
     assert workflow["jobs"]["test"]["steps"][1]["with"]["python-version"] == "3.12"
     commands = "\n".join(workflow_commands(project))
     assert "download.pytorch.org/whl/cpu" in commands and 'pip install -e ".[dev]"' in commands
-    assert "make lint" in commands and "make test" in commands
+    assert "make lint" in commands and "make test-all" in commands
     steps = workflow["jobs"]["test"]["steps"]
     gate = next(step for step in steps if step.get("run") == "make readiness")
     assert "artifacts/runs/**/metrics.json" in gate["if"]  # runs where training runs exist
@@ -68,6 +68,11 @@ def test_github_workflow_installs_cpu_torch_lints_and_runs_the_project_tests(cop
     assert "best.pt" in fairness["if"] and steps.index(fairness) < steps.index(gate)  # read by the gate
     makefile = (project / "Makefile").read_text()
     assert "test:" in makefile and "-m pytest" in makefile  # `make test` is the project's test command
+    # Two tiers: `make test` leaves the end-to-end tests out; `make test-all` (CI) writes the gate's file.
+    assert '\t$(PYTHON) -m pytest -m "not e2e"\n' in makefile
+    assert "\t$(PYTHON) -m pytest --junitxml=$(ARTIFACTS_DIR)/test-results.xml\n" in makefile
+    pyproject = (project / "pyproject.toml").read_text()  # an unregistered marker is an error, not a no-op
+    assert 'addopts = "-ra --strict-markers"' in pyproject and 'markers = ["e2e: end-to-end runs' in pyproject
     assert not (project / ".gitlab-ci.yml").exists()
 
 
@@ -75,7 +80,7 @@ def test_gitlab_pipeline(copie) -> None:
     project = render_ok(copie, {"ci": "gitlab"})
     pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
     script = "\n".join(pipeline["test"]["script"])
-    assert "download.pytorch.org/whl/cpu" in script and "make test" in script and "make lint" in script
+    assert "download.pytorch.org/whl/cpu" in script and "make test-all" in script and "make lint" in script
     assert """if [ -n "$(find artifacts/runs -name metrics.json 2>/dev/null)" ]; then make readiness; fi""" in script
     found = """[ -n "$(find artifacts/runs -path '*/checkpoints/best.pt' 2>/dev/null)" ]"""
     fairness = f"if {found}; then make fairness; fi"

@@ -92,7 +92,7 @@ def weights_sha256(path: Path) -> str:
 def code_sha256(folders: list[Path]) -> str:
     """SHA-256 of the Python files under ``folders`` (their paths and contents).
 
-    ``make test`` records it in its result file, so the readiness gate can tell whether the
+    ``make test-all`` records it in its result file, so the readiness gate can tell whether the
     tests ran on the code being released (modification times change on a checkout or a
     copy; the contents do not).
     """

@@ -9,7 +9,7 @@ folder. Each requirement of the project becomes a check with a status:
 * ``not measured``: the check applies to this project but nothing measured it: its report
   is missing (latency needs the serving load test, or in a project without a server the
   local benchmark; parity needs the ONNX export, fairness the fairness report, explanations
-  the explain stage, the tests line the result file ``make test`` writes), or it has no
+  the explain stage, the tests line the result file ``make test-all`` writes), or it has no
   target (a model-size budget of null). It blocks the release like a failure: what was not
   measured was not shown to work;
 * ``waived``: not measured, and the owners release without it on purpose: ``waivers`` in
@@ -22,7 +22,7 @@ folder. Each requirement of the project becomes a check with a status:
 Every report names the weights it measured (``weights_sha256``, or ``model.sha256`` in
 ``explanations.json``; see ``artifacts.weights_sha256``). A report of other weights than
 the current model's is stale: its check fails, naming the report and the command that
-measures the current model. The tests line is tied to the code instead: ``make test``
+measures the current model. The tests line is tied to the code instead: ``make test-all``
 records a hash of ``src/`` and ``tests/`` (``artifacts.code_sha256``) in its result file.
 
 Every check can fail: the test metric below its target, the model over its deployment
@@ -69,9 +69,12 @@ BYTES_PER_MB = 1024 * 1024
 # The statuses that let a release through; any other (fail, not measured) blocks it.
 RELEASABLE = ("pass", "waived", "not applicable", "not requested")
 STALE = "stale report (other weights)"
-# The property ``make test`` records in its JUnit XML (see tests/conftest.py).
+# The properties ``make test-all`` records in its JUnit XML (see tests/conftest.py): the code
+# it tested, and whether the whole suite ran (the fast tier, ``make test``, is only a part).
 CODE_PROPERTY = "code_sha256"
 CODE_FOLDERS = ("src", "tests")
+TIER_PROPERTY = "tests_tier"
+FULL_TIER, PARTIAL_TIER = "full", "partial"
 
 
 @dataclass(frozen=True)
@@ -506,23 +509,30 @@ def latency_checks(settings: dict[str, Any], current: str | None) -> list[Check]
     return serving_checks(loadtest, budget_ms, rps)
 
 
-def tested_code(report_path: Path) -> str | None:
-    """The code hash ``make test`` recorded in its JUnit XML (a ``code_sha256`` property)."""
-    found = ElementTree.parse(report_path).getroot().find(f".//property[@name='{CODE_PROPERTY}']")
+def recorded_property(report_path: Path, name: str) -> str | None:
+    """A property the project's conftest recorded in the JUnit XML (``code_sha256``, ``tests_tier``)."""
+    found = ElementTree.parse(report_path).getroot().find(f".//property[@name='{name}']")
     return found.get("value") if found is not None else None
 
 
-def project_tests_check(report_path: Path, code_folders: list[Path]) -> Check:
-    """The project's test suite passed on the current code, as recorded by ``make test`` (JUnit XML).
+def tested_code(report_path: Path) -> str | None:
+    """The code hash ``make test-all`` recorded in its JUnit XML (a ``code_sha256`` property)."""
+    return recorded_property(report_path, CODE_PROPERTY)
 
-    ``make test`` records a hash of the code (``tests/conftest.py``); a result of other code
-    fails, naming the command to run again. An empty run counts as a failure, since nothing
-    was shown to work.
+
+def project_tests_check(report_path: Path, code_folders: list[Path]) -> Check:
+    """The project's whole test suite passed on the current code, as recorded by ``make test-all``
+    (JUnit XML).
+
+    ``make test-all`` records a hash of the code and the tier (``tests/conftest.py``); a result
+    of other code fails, naming the command to run again, and so does a result of part of the
+    suite (the fast tier of ``make test-all``, or chosen tests), since the end-to-end tests did not
+    run. An empty run counts as a failure, since nothing was shown to work.
     """
     name = "tests"
-    target = "the project's tests pass on the current code (make test)"
+    target = "the project's tests pass on the current code (make test-all)"
     if not report_path.is_file():
-        return not_measured(name, target, "run `make test`")
+        return not_measured(name, target, "run `make test-all`")
     suites = ElementTree.parse(report_path).getroot().iter("testsuite")
     counts = {key: 0 for key in ("tests", "failures", "errors", "skipped")}
     for suite in suites:
@@ -531,7 +541,7 @@ def project_tests_check(report_path: Path, code_folders: list[Path]) -> Check:
     measured = ", ".join(f"{value} {key}" for key, value in counts.items())
     if counts["tests"] == 0:
         return Check(
-            name, "fail", target, "no tests ran", "run `make test` with the project's tests in place"
+            name, "fail", target, "no tests ran", "run `make test-all` with the project's tests in place"
         )
     recorded = tested_code(report_path)
     if recorded is None:
@@ -541,7 +551,7 @@ def project_tests_check(report_path: Path, code_folders: list[Path]) -> Check:
             target,
             "result of unknown code",
             f"{report_path} does not name the code it tested (written without the project's "
-            "tests/conftest.py, or by an older version): run `make test` again",
+            "tests/conftest.py, or by an older version): run `make test-all` again",
         )
     if recorded != code_sha256(code_folders):
         folders = " and ".join(f"{folder.name}/" for folder in code_folders)
@@ -550,10 +560,20 @@ def project_tests_check(report_path: Path, code_folders: list[Path]) -> Check:
             "fail",
             target,
             "stale result (other code)",
-            f"{report_path} tested other code than the current {folders}: run `make test` again",
+            f"{report_path} tested other code than the current {folders}: run `make test-all` again",
+        )
+    tier = recorded_property(report_path, TIER_PROPERTY)
+    if tier != FULL_TIER:
+        return Check(
+            name,
+            "fail",
+            target,
+            f"{measured}, {tier or 'unrecorded'} tier",
+            f"{report_path} is the result of part of the suite (`make test` runs the fast tier only): "
+            "run `make test-all`",
         )
     if counts["failures"] or counts["errors"]:
-        return Check(name, "fail", target, measured, "fix the failing tests (`make test` lists them)")
+        return Check(name, "fail", target, measured, "fix the failing tests (`make test-all` lists them)")
     return Check(name, "pass", target, measured)
 
 
