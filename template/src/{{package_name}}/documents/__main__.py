@@ -32,6 +32,7 @@ from . import (
     CardSettings,
     ReleaseTargets,
     block_contents,
+    find_blocks,
     model_index,
     read_measurements,
     replace_blocks,
@@ -68,7 +69,8 @@ def render_document(
     """The new text of one document (not written yet).
 
     ``owners_entries``: whether the document has entries only people can fill (the card and
-    the datasheet); the README only carries regenerated blocks among its prose.
+    the datasheet); the README only carries regenerated blocks among its prose, some of them
+    another command's (``make test-times`` writes its ``test-times`` block), kept as they are.
     """
     if not path.is_file():
         raise ProjectError(
@@ -76,6 +78,9 @@ def render_document(
             "model_card.documents.<name> at the document to render."
         )
     old = path.read_text(encoding="utf-8")
+    if not owners_entries:
+        kept = {block.name: old[block.content_start : block.content_end] for block in find_blocks(old, str(path))}
+        contents = {**kept, **contents}
     new = replace_blocks(old, contents, str(path))
     if front_matter:
         new = with_model_index(new, index, str(path))
