@@ -79,7 +79,8 @@ def render_document(
         )
     old = path.read_text(encoding="utf-8")
     if not owners_entries:
-        kept = {block.name: old[block.content_start : block.content_end] for block in find_blocks(old, str(path))}
+        blocks = find_blocks(old, str(path))
+        kept = {block.name: old[block.content_start : block.content_end] for block in blocks}
         contents = {**kept, **contents}
     new = replace_blocks(old, contents, str(path))
     if front_matter:
