@@ -65,8 +65,8 @@ def next_steps(destination: Path, package_name: str) -> str:
             f"  cd {destination}",
             "  make setup      # pip install -e '.[dev]' (uv pip where there is no pip)",
             f"  make train      # python -m {package_name}.training  (built-in demo data)",
-            f"  make evaluate   # python -m {package_name}.evaluation -> artifacts/metrics.json",
-            "  make test",
+            f"  make evaluate   # python -m {package_name}.evaluation -> artifacts/runs/<run>/metrics.json",
+            "  make test       # the fast tier; make test-all runs every test",
         ]
     )
 
