@@ -99,14 +99,7 @@ class TrainerSettings:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "TrainerSettings":
         settings: TrainerSettings = settings_from_mapping(cls, values, group="trainer", error=ProjectError)
-        check_run_settings(
-            max_epochs=settings.max_epochs,
-            accelerator=settings.accelerator,
-            mixed_precision=settings.mixed_precision,
-        )
-        for name in ("finite_check_interval", "accumulate_grad_batches"):
-            if getattr(settings, name) < 1:
-                raise ProjectError(f"trainer.{name} must be at least 1.")
+        check_run_settings(settings)
         return settings
 
 
