@@ -115,13 +115,22 @@ def test_training_reaches_no_other_stage(copie, answers: dict) -> None:
     assert not reached, f"training imports the stage(s) {sorted(reached)}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 budget not met yet: 1,854-2,032 non-blank lines once the test split and the drift "
-    "profile moved to evaluation (the PyTorch trainer and schedule are 441 of them); strict, so the "
-    "marker must go once every variant fits",
-)
-@pytest.mark.parametrize("answers", VARIANTS.values(), ids=VARIANTS.keys())
+# Variants still over the budget (issue 12). Strict: a variant that fits fails here until it
+# is taken off this list, so the list only ever shrinks.
+OVER_BUDGET = {"pytorch-image", "pytorch-text", "huggingface-text", "huggingface-image"}
+BUDGET_CASES = [
+    pytest.param(
+        answers,
+        id=variant,
+        marks=[pytest.mark.xfail(strict=True, reason="issue 12: over the line budget")]
+        if variant in OVER_BUDGET
+        else [],
+    )
+    for variant, answers in VARIANTS.items()
+]
+
+
+@pytest.mark.parametrize("answers", BUDGET_CASES)
 def test_training_fits_in_the_line_budget(copie, answers: dict) -> None:
     names, lines = training_footprint(copie, answers)
     assert lines <= MAX_LINES, f"{lines} lines in {len(names)} files reachable from training: {sorted(names)}"

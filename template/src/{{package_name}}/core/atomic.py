@@ -1,20 +1,11 @@
 """Writing files so that a crash never leaves half of one, and cleaning up after crashes that did.
 
-Every artifact (checkpoints, JSON reports, documents) is written to a temporary file in the
-destination's folder, flushed to the disk (fsync) and renamed over the destination. A
-rename within one filesystem is atomic, so a reader sees the previous complete file or the
-new complete file, never a mix, and a failure while writing leaves the previous file as it
-was.
-
-Temporary files are named ``.<name>.<pid>.<random>.tmp``: hidden, beside the file they
-become, and carrying the id of the process that writes them. A process killed in the middle
-of a write (SIGKILL, the OOM killer, a power cut) cannot delete its temporary file, which
-for a checkpoint is as large as the model. The next write of the same file removes such
-leftovers, with a log line for each, but only once the process that wrote one has ended:
-two processes writing the same file at the same time never delete each other's work in
-progress. Nothing else is ever deleted, only names of exactly this pattern for exactly the
-file being written (and the two patterns earlier versions of the project wrote:
-``.<name>.<8 random characters>.tmp`` and ``.<name>.tmp``).
+Every artifact is written to a temporary file beside it, fsynced and renamed over it: a
+rename is atomic, so readers see the old or the new file, never a mix. A writer killed
+mid-write (SIGKILL, OOM, power cut) leaves its temporary file ``.<name>.<pid>.<random>.tmp``,
+as large as a checkpoint; the next write of that file removes such leftovers (logged), but
+only once their writer has ended, and nothing but names of that pattern (or of the earlier
+``.<name>.<8 characters>.tmp`` and ``.<name>.tmp``) for exactly the file being written.
 """
 
 import io
@@ -29,32 +20,18 @@ from typing import BinaryIO, TextIO
 
 log = logging.getLogger(__name__)
 
-TEMPORARY_SUFFIX = ".tmp"
-RANDOM_HEX_DIGITS = 8
-
-
-def temporary_path(path: Path) -> Path:
-    """A fresh temporary name for a write of ``path`` by this process (not created yet)."""
-    token = secrets.token_hex(RANDOM_HEX_DIGITS // 2)
-    return path.with_name(f".{path.name}.{os.getpid()}.{token}{TEMPORARY_SUFFIX}")
-
 
 def temporary_pattern(name: str) -> re.Pattern[str]:
     """The names of temporary files of writes of ``name``; group ``pid`` is the writer's, if recorded."""
-    escaped = re.escape(name)
-    current = r"\.(?P<pid>\d+)\.[0-9a-f]{8}"  # the pid and RANDOM_HEX_DIGITS of temporary_path
+    current = r"\.(?P<pid>\d+)\.[0-9a-f]{8}"  # see create_temporary
     earlier = r"\.[a-z0-9_]{8}"  # tempfile.mkstemp's 8 random characters, or nothing
-    return re.compile(rf"\.{escaped}(?:{current}|{earlier})?{re.escape(TEMPORARY_SUFFIX)}")
+    return re.compile(rf"\.{re.escape(name)}(?:{current}|{earlier})?\.tmp")
 
 
 def writer_has_ended(pid: int | None) -> bool:
-    """Whether the process that named a temporary file can no longer be writing it.
-
-    No pid (a name from an earlier version of the project) and this process's own pid (a
-    process with the same id before a restart: a container's main process, typically) both
-    count as ended. Another pid counts as ended only when no such process exists; where that
-    cannot be asked without side effects (Windows) the file is left alone.
-    """
+    """Whether the process that named a temporary file can no longer be writing it: no pid (an
+    earlier version's name) or our own (a previous process with our id, e.g. a container's
+    main process) count as ended; another only if it does not exist (unknowable on Windows)."""
     if pid is None or pid == os.getpid():
         return True
     if os.name != "posix":
@@ -85,12 +62,7 @@ def remove_stale_temporaries(path: Path) -> list[Path]:
         size = candidate.stat().st_size
         candidate.unlink(missing_ok=True)
         removed.append(candidate)
-        log.warning(
-            "removed %s (%d bytes): a temporary file left by an interrupted write of %s",
-            candidate,
-            size,
-            path.name,
-        )
+        log.warning("removed %s (%d bytes), left by an interrupted write of %s", candidate, size, path.name)
     return removed
 
 
@@ -107,13 +79,8 @@ def sync_folder(folder: Path) -> None:
 
 @contextmanager
 def atomic_writer(path: Path) -> Iterator[BinaryIO]:
-    """A binary file to write ``path`` through: it replaces ``path`` only if the block completes.
-
-    The file is opened for reading too, so a caller can read back what it wrote (to hash
-    it, say) before it replaces ``path``. Permissions follow the umask, as for any newly
-    created file. If the block raises, the temporary file is deleted and ``path`` is left
-    as it was.
-    """
+    """A binary file (readable too, to hash what was written) that replaces ``path`` only if the
+    block completes; if it raises, the temporary file is deleted and ``path`` left as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path)
     temporary, descriptor = create_temporary(path)
@@ -143,19 +110,13 @@ def atomic_text_writer(path: Path) -> Iterator[TextIO]:
 
 
 def create_temporary(path: Path) -> tuple[Path, int]:
-    """Create a temporary file for a write of ``path`` (exclusively: never an existing file)."""
+    """Create ``.<name>.<pid>.<8 hex digits>.tmp`` for a write of ``path``, never an existing file."""
     while True:
-        temporary = temporary_path(path)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         try:
             return temporary, os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:  # 32 random bits collided: draw again
             continue
-
-
-def write_bytes_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` in one step (see :func:`atomic_writer`)."""
-    with atomic_writer(path) as handle:
-        handle.write(data)
 
 
 def write_text_atomically(path: Path, text: str) -> None:

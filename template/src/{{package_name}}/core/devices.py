@@ -1,5 +1,7 @@
 """Where a stage runs, and the settings every trainer shares, checked once for both trainers."""
 
+from typing import Any
+
 import torch
 
 from .errors import ProjectError
@@ -17,11 +19,14 @@ def resolve_device(accelerator: str) -> torch.device:
     return torch.device("cpu")
 
 
-def check_run_settings(*, max_epochs: int, accelerator: str, mixed_precision: str) -> None:
-    """Refuse the ``trainer`` values no trainer can run with, naming the allowed ones."""
-    if max_epochs < 1:
-        raise ProjectError("trainer.max_epochs must be at least 1.")
-    if accelerator not in ACCELERATORS:
-        raise ProjectError(f"trainer.accelerator must be auto, cpu or cuda, got '{accelerator}'.")
-    if mixed_precision not in MIXED_PRECISION:
-        raise ProjectError(f"trainer.mixed_precision must be no, fp16 or bf16, got '{mixed_precision}'.")
+def check_run_settings(settings: Any) -> None:
+    """Refuse the ``trainer`` settings no trainer can run with, naming the allowed values."""
+    for name in ("max_epochs", "finite_check_interval", "accumulate_grad_batches"):
+        if getattr(settings, name) < 1:
+            raise ProjectError(f"trainer.{name} must be at least 1.")
+    if settings.accelerator not in ACCELERATORS:
+        raise ProjectError(f"trainer.accelerator must be auto, cpu or cuda, got '{settings.accelerator}'.")
+    if settings.mixed_precision not in MIXED_PRECISION:
+        raise ProjectError(
+            f"trainer.mixed_precision must be no, fp16 or bf16, got '{settings.mixed_precision}'."
+        )

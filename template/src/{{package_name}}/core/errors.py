@@ -1,9 +1,5 @@
-"""Errors a user can cause and fix.
-
-Every stage catches :class:`ProjectError` at its entry point and prints only the message,
-so a wrong path or column ends in one readable line instead of a library traceback.
-Messages therefore say what went wrong *and* what to do about it.
-"""
+"""Errors a user can cause and fix: each stage prints only the message (which says what went
+wrong and what to do), not a library traceback."""
 
 from collections.abc import Callable
 
@@ -29,11 +25,8 @@ class NonFiniteLossError(ProjectError):
 
 
 def exit_on_user_error(stage: Callable[[], object]) -> None:
-    """Run ``stage``; a :class:`ProjectError` ends the process with its message, status 1.
-
-    Entry points use this so that a mistake in data or config prints one line saying what
-    to fix, while genuine bugs still show their traceback.
-    """
+    """Run ``stage``; a :class:`ProjectError` ends the process with its message (status 1),
+    while genuine bugs still show their traceback."""
     try:
         stage()
     except ProjectError as error:

@@ -1,10 +1,5 @@
-"""Task metrics, computed with scikit-learn from model outputs.
-
-Classification reports accuracy, macro precision/recall/F1, ROC AUC (one-vs-rest for
-more than two classes) and the confusion matrix; regression reports RMSE, MAE and R² in
-the target's own units. The same function serves validation during training and the
-final evaluation, so the numbers a model is selected on and reported with agree.
-"""
+"""Task metrics from model outputs (scikit-learn), the same for validation and evaluation so
+that the numbers a model is selected on and reported with agree."""
 
 from collections.abc import Sequence
 from functools import partial
@@ -23,7 +18,6 @@ def metric_direction(name: str) -> str:
 
 
 def is_better(candidate: float, best: float | None, name: str) -> bool:
-    """Whether ``candidate`` improves on ``best`` for the metric ``name``."""
     if best is None or not np.isfinite(best):
         return bool(np.isfinite(candidate))
     return candidate < best if metric_direction(name) == "min" else candidate > best
@@ -39,7 +33,7 @@ def classification_metrics(
     precision, recall, f1, _ = skm.precision_recall_fscore_support(
         targets, predictions, labels=labels, average="macro", zero_division=0
     )
-    result: dict[str, Any] = {
+    return {
         "accuracy": float(skm.accuracy_score(targets, predictions)),
         "precision": float(precision),
         "recall": float(recall),
@@ -47,7 +41,6 @@ def classification_metrics(
         "roc_auc": _roc_auc(targets, probabilities),
         "confusion_matrix": skm.confusion_matrix(targets, predictions, labels=labels).tolist(),
     }
-    return result
 
 
 def _roc_auc(targets: np.ndarray, probabilities: np.ndarray) -> float:
@@ -56,11 +49,8 @@ def _roc_auc(targets: np.ndarray, probabilities: np.ndarray) -> float:
         return float("nan")
     if probabilities.shape[1] == 2:
         return float(skm.roc_auc_score(targets, probabilities[:, 1]))
-    return float(
-        skm.roc_auc_score(
-            targets, probabilities, multi_class="ovr", labels=list(range(probabilities.shape[1]))
-        )
-    )
+    labels = list(range(probabilities.shape[1]))
+    return float(skm.roc_auc_score(targets, probabilities, multi_class="ovr", labels=labels))
 
 
 def regression_metrics(targets: np.ndarray, predictions: np.ndarray) -> dict[str, Any]:
@@ -81,11 +71,8 @@ def compute_metrics(
     target_mean: float = 0.0,
     target_std: float = 1.0,
 ) -> dict[str, Any]:
-    """Metrics for ``task`` from raw model ``outputs`` and encoded ``targets``.
-
-    Regression outputs and targets are standardised during training; they are mapped back
-    with ``target_mean``/``target_std`` so errors are reported in the target's units.
-    """
+    """Metrics for ``task`` from raw model ``outputs`` and encoded ``targets`` (standardised
+    regression values are mapped back, so errors are in the target's units)."""
     if task == "classification":
         return classification_metrics(targets, outputs, class_names)
     scale = np.float64(target_std)
@@ -95,11 +82,8 @@ def compute_metrics(
 
 
 def metric_function(labelled: Any) -> partial:
-    """``compute_metrics`` bound to the task, class names and target scaling of ``labelled``.
-
-    ``labelled`` is the fitted preprocessor (Hugging Face projects: the data): it has
-    ``class_names``; regression adds ``task``, ``target_mean`` and ``target_std``.
-    """
+    """``compute_metrics`` bound to the task, class names and target scaling of ``labelled`` (the
+    fitted preprocessor, or in Hugging Face projects the data)."""
     return partial(
         compute_metrics,
         getattr(labelled, "task", "classification"),

@@ -1,15 +1,8 @@
 """The batch contract shared by training and prediction, and collecting a model's outputs.
 
-A batch is ``(inputs, targets)``. ``inputs`` is what the model's ``forward`` takes:
-
-* a tensor: ``model(inputs)`` (every model the project ships);
-* a tuple or list: ``model(*inputs)``, for a model with several positional inputs;
-* a mapping: ``model(**inputs)``, for keyword inputs (e.g. ``input_ids``, ``attention_mask``).
-
-``targets`` is a tensor that the loss and the metrics compare with the model's output. A
-dataset whose ``collate_fn`` yields that shape trains, validates and evaluates without any
-change to the loop: :func:`move_to_device` moves nested inputs, :func:`forward` calls the
-model with them.
+A batch is ``(inputs, targets)``; ``inputs`` is a tensor (``model(inputs)``), a tuple or list
+(``model(*inputs)``) or a mapping (``model(**inputs)``), so a model with several inputs
+trains, validates and evaluates without any change to the loop.
 """
 
 from collections.abc import Mapping
@@ -51,11 +44,8 @@ def collect_outputs(
     autocast: AbstractContextManager | None = None,
     limit_batches: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return ``(outputs, targets)`` for every batch of ``loader``, as float32 CPU tensors.
-
-    Outputs stay on the device until the end so the loop never waits for the host; the one
-    copy back happens after the last batch.
-    """
+    """``(outputs, targets)`` of every batch of ``loader`` as float32 CPU tensors, copied back once
+    after the last batch so the loop never waits for the host."""
     model.eval()
     outputs: list[torch.Tensor] = []
     targets: list[torch.Tensor] = []

@@ -1,10 +1,5 @@
-"""Writing reports: JSON files that are valid JSON even when a metric is undefined.
-
-Every JSON artifact of the project (metrics, history, reports, the fitted preprocessing)
-goes through :func:`write_json`, which writes atomically: a stage killed while writing, or
-a value that cannot be serialised, leaves the previous file as it was instead of half a
-JSON document that breaks every later reader (readiness, the model card).
-"""
+"""Writing JSON reports atomically (a killed stage leaves the previous file, not half a document
+that breaks every later reader), valid even when a metric is undefined."""
 
 import json
 import math

@@ -1,9 +1,5 @@
-"""One seed for every random number generator the project touches.
-
-Seeding only torch is a classic source of irreproducible runs: NumPy drives the data
-split, Python's ``random`` is used by libraries, and DataLoader workers each have their own
-generators. :func:`seed_everything` covers all of them from the ``seed`` config value.
-"""
+"""One seed for every random number generator the project touches (NumPy drives the split,
+``random`` is used by libraries, DataLoader workers have their own generators)."""
 
 import os
 import random
@@ -13,12 +9,8 @@ import torch
 
 
 def seed_everything(seed: int, *, deterministic: bool = False) -> None:
-    """Seed Python, NumPy and torch (CPU and CUDA), optionally forcing determinism.
-
-    ``deterministic=True`` trades speed for bit-identical results across runs on the same
-    hardware: it makes torch raise on non-deterministic kernels instead of silently using
-    them, and disables cuDNN autotuning, whose kernel choice can differ between runs.
-    """
+    """Seed Python, NumPy and torch; ``deterministic`` trades speed for bit-identical runs on the
+    same hardware (torch refuses non-deterministic kernels; no cuDNN autotuning)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -31,11 +23,8 @@ def seed_everything(seed: int, *, deterministic: bool = False) -> None:
 
 
 def seed_worker(worker_id: int) -> None:
-    """Seed NumPy and ``random`` inside a DataLoader worker.
-
-    torch seeds each worker's torch generator from the loader's generator, but not NumPy or
-    ``random``; without this, augmentations using them would repeat across workers.
-    """
+    """Seed NumPy and ``random`` in a DataLoader worker (torch seeds only its own generator there,
+    so augmentations using them would repeat across workers)."""
     del worker_id  # the per-worker torch seed already encodes it
     worker_seed = torch.initial_seed() % 2**32
     np.random.seed(worker_seed)

@@ -16,10 +16,8 @@ def encode_class_labels(
     where: str = "",
     fix: str,
 ) -> np.ndarray:
-    """Class indices (int64) of ``labels``; a label never seen in training is an error.
-
-    The model has no output unit for an unseen class, so it can neither learn nor predict
-    it; the message names the labels, the known ones and what to do (``fix``).
+    """Class indices (int64) of ``labels``; a label never seen in training has no output unit, so
+    it is an error naming the labels, the known ones and what to do (``fix``).
     """
     values = [str(label) for label in labels]
     unknown = sorted(set(values) - set(class_names))

@@ -4,6 +4,8 @@ The split depends only on the data and the seed, so evaluation, export and servi
 recompute exactly the split of training instead of storing indices.
 """
 
+from typing import Any
+
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
@@ -11,8 +13,14 @@ from ..core.config import SPLITS
 from ..core.errors import DataError
 
 
-def check_split_fractions(val_fraction: float, test_fraction: float) -> None:
-    """Refuse fractions that leave no validation, test or (enough) training examples."""
+def check_source_settings(settings: Any, file_kind: str) -> None:
+    """Refuse an unknown ``data.source``, a file source without a path, and split fractions that
+    leave no validation, test or (enough) training examples."""
+    if settings.source not in ("demo", "file"):
+        raise DataError(f"data.source must be 'demo' or 'file', got '{settings.source}'.")
+    if settings.source == "file" and not settings.path:
+        raise DataError(f"data.source=file needs data.path=<{file_kind}>.")
+    val_fraction, test_fraction = settings.val_fraction, settings.test_fraction
     if not (0 < val_fraction < 1 and 0 < test_fraction < 1):
         raise DataError("data.val_fraction and data.test_fraction must each lie between 0 and 1.")
     if val_fraction + test_fraction >= 0.9:
@@ -20,21 +28,10 @@ def check_split_fractions(val_fraction: float, test_fraction: float) -> None:
 
 
 def split_examples(
-    frame: pd.DataFrame,
-    stratify_by: pd.Series | None,
-    *,
-    val_fraction: float,
-    test_fraction: float,
-    seed: int,
-    source_name: str,
-    unit: str = "rows",
+    frame: pd.DataFrame, stratify_by: pd.Series | None, settings: Any, *, seed: int, unit: str
 ) -> dict[str, pd.DataFrame]:
-    """Deterministic train/val/test split of ``frame``, stratified by ``stratify_by`` if given.
-
-    The split depends only on the data and the seed, so evaluation and later stages can
-    recompute it instead of storing indices.
-    """
-    held_out = val_fraction + test_fraction
+    """Train/val/test split of ``frame`` by the ``data`` settings, stratified by ``stratify_by`` if given."""
+    held_out, test_fraction = settings.val_fraction + settings.test_fraction, settings.test_fraction
     try:
         train, rest = train_test_split(frame, test_size=held_out, random_state=seed, stratify=stratify_by)
         rest_stratify = stratify_by.loc[rest.index] if stratify_by is not None else None
@@ -43,7 +40,7 @@ def split_examples(
         )
     except ValueError as error:
         raise DataError(
-            f"cannot split {source_name} ({len(frame)} {unit}) into train/val/test: {error}. "
+            f"cannot split {settings.source_name} ({len(frame)} {unit}) into train/val/test: {error}. "
             f"Add {unit} (each class needs several), or drop classes with very few {unit}."
         ) from error
     return {name: part.reset_index(drop=True) for name, part in zip(SPLITS, (train, val, test), strict=True)}

@@ -1,22 +1,10 @@
-"""The training callback protocol, the same for every framework the project supports.
+"""The training callback protocol, the same for every framework: subclass :class:`Callback`,
+override the hooks you need and pass it to ``Trainer(..., callbacks=[...])``.
 
-A callback subclasses :class:`Callback`, whose hooks do nothing, and overrides only those
-it needs. Pass callbacks to the ``Trainer`` (``Trainer(..., callbacks=[MyCallback()])``);
-the trainer itself never changes.
-
-Hooks, in the order they run::
-
-    on_fit_start(state)                   once, after a resume has restored the state
-    on_batch_end(state, loss)             after every training batch (micro-batch when
-                                          gradients are accumulated)
-    on_validation_end(state, metrics)     after each epoch's validation
-    on_epoch_end(state, record)           after the epoch's checkpoint is written
-    on_fit_end(state, result)             once, when training finished normally
-    close()                               always last, also when training failed
-
-``loss`` in ``on_batch_end`` is the batch's loss as a detached tensor on the device
-(``None`` where the framework does not expose it: the Hugging Face Trainer). Reading its
-value (``float(loss)``) makes the host wait for the device, so do it only every N steps.
+Hooks run in this order: ``on_fit_start`` (after a resume), ``on_batch_end`` (every batch,
+micro-batches included), ``on_validation_end``, ``on_epoch_end`` (after the checkpoint is
+written), ``on_fit_end`` (normal end) and ``close`` (always, also on failure). Reading the
+batch loss (``float(loss)``) makes the host wait for the device, so do it every N steps.
 Setting ``state.should_stop = True`` in any hook ends training after the current epoch.
 """
 
@@ -71,10 +59,7 @@ class Callback:
 
 
 def overrides(callback: object, hook: str) -> bool:
-    """Whether ``callback`` implements ``hook`` itself, rather than inheriting the no-op.
-
-    The trainer calls per-batch hooks only on callbacks that define them, so callbacks
-    that only watch epochs add nothing to a training step.
-    """
+    """Whether ``callback`` implements ``hook`` itself (per-batch hooks are called only on those
+    that do, so callbacks that only watch epochs add nothing to a training step)."""
     method = getattr(type(callback), hook, None)
     return method is not None and method is not getattr(Callback, hook)

@@ -1,36 +1,16 @@
-"""Training with ``transformers.Trainer``, following the project's conventions.
+"""Training with ``transformers.Trainer``, wrapped in the project's training interface.
 
-The Hugging Face Trainer brings the fine-tuning machinery (mixed precision, gradient
-accumulation, checkpoints with RNG state, distributed training). This module wraps it in
-the project's training interface, the same as the PyTorch variant's:
-``Trainer(model, settings, ...).fit(train_data, val_data) -> FitResult``, with the
-callbacks of ``training/callbacks.py`` (adapted onto ``TrainerCallback``; native
-``TrainerCallback`` objects are passed through unchanged). Batches are the Trainer's:
-mappings of model inputs (``model(**batch)``, labels included), so models with several
-inputs need nothing more. Configured so that it behaves like every other stage:
-
-* settings come from the ``trainer`` config group, checked for typos;
-* ``trainer.optimizer`` and ``trainer.scheduler`` are config targets (``_partial_``) built
-  here over the same decay/no-decay parameter groups as the PyTorch variant and handed to
-  the Trainer as ``optimizers=(optimizer, scheduler)``, so ``TrainingArguments``'
-  ``learning_rate``, ``weight_decay``, ``optim`` and ``lr_scheduler_type`` are unused;
-* ``trainer.accumulate_grad_batches`` is ``gradient_accumulation_steps``;
-* one seed drives model initialisation, shuffling and dropout (``seed``/``data_seed``),
-  and ``deterministic=true`` turns on ``full_determinism``;
-* checkpoints go to ``<artifacts>/checkpoints`` (the newest and the best are kept), the
-  best model is saved with its tokenizer or image processor to ``<artifacts>/model``
-  (safetensors: no pickles), and ``trainer.resume=true`` continues the same run;
-* every checkpoint gets ``checksums.json`` (the SHA-256 of each of its files) once the
-  Trainer has saved it; resuming, and loading the best epoch at the end, refuse a
-  checkpoint whose files changed since, and a resume skips a checkpoint whose save was
-  interrupted (see ``integrity.py``);
-* early stopping watches the same validation metric as model selection;
-* a NaN or infinite loss stops training with a message naming the step.
+``Trainer(model, settings, ...).fit(train_data, val_data) -> FitResult`` and the callbacks of
+``training/callbacks.py`` (adapted onto ``TrainerCallback``; native ones pass through) are
+the PyTorch variant's. Batches are mappings of model inputs, labels included. The optimizer
+and schedule are the ``trainer`` config targets, handed to the Trainer (so
+``TrainingArguments``' learning rate, decay and schedule are unused); every checkpoint gets
+``checksums.json`` once saved, and resuming or loading the best epoch refuses one whose
+files changed or whose save was interrupted (``core/checkpoint.py``).
 """
 
 import logging
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -71,15 +51,12 @@ log = logging.getLogger(__name__)
 
 MetricFunction = Callable[[np.ndarray, np.ndarray], Mapping[str, Any]]
 TRAINER_STATE = "trainer_state.json"  # written by the Trainer after every other file of a checkpoint
+TIMINGS = ("_runtime", "_per_second")  # suffixes of the Trainer's timing entries, not metrics
 
 
 @dataclass(frozen=True)
 class TrainerSettings:
-    """The ``trainer`` config group; ``configs/trainer/default.yaml`` documents each field.
-
-    No field has a default: the YAML is the one place defaults live, so a value here could
-    only ever disagree with it. The same fields as the PyTorch variant's settings.
-    """
+    """The ``trainer`` config group (``configs/trainer/default.yaml``, the one place defaults live)."""
 
     max_epochs: int
     optimizer: Mapping[str, Any]
@@ -99,24 +76,13 @@ class TrainerSettings:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "TrainerSettings":
         settings: TrainerSettings = settings_from_mapping(cls, values, group="trainer", error=ProjectError)
-        check_run_settings(
-            max_epochs=settings.max_epochs,
-            accelerator=settings.accelerator,
-            mixed_precision=settings.mixed_precision,
-        )
-        for name in ("finite_check_interval", "accumulate_grad_batches"):
-            if getattr(settings, name) < 1:
-                raise ProjectError(f"trainer.{name} must be at least 1.")
+        check_run_settings(settings)
         return settings
 
 
 class StopOnNonFiniteLoss(TrainerCallback):
-    """Ends training when a logged training loss is NaN or infinite.
-
-    The loss is read when the Trainer logs it (every ``trainer.finite_check_interval``
-    steps, and at the end of each epoch): reading it on every step would make the host
-    wait for the device each time.
-    """
+    """Ends training when a logged loss is NaN or infinite (read only when the Trainer logs it,
+    every ``finite_check_interval`` steps: reading it every step makes the host wait)."""
 
     def __init__(self, checkpoint_dir: Path) -> None:
         self.checkpoint_dir = checkpoint_dir
@@ -139,55 +105,9 @@ class StopOnNonFiniteLoss(TrainerCallback):
             )
 
 
-class LogEpochMetrics(TrainerCallback):
-    """One log line per evaluation through the project's logger, instead of printed dicts,
-    and the training loss every ``trainer.log_every_n_steps`` steps when that is not 0 (the
-    Trainer logs it every ``finite_check_interval`` steps, so lines come at the first logged
-    step of each interval)."""
-
-    def __init__(self, log_every_n_steps: int) -> None:
-        self.log_every_n_steps = log_every_n_steps
-        self.last_logged = 0
-
-    def on_log(
-        self,
-        args: TrainingArguments,
-        state: TrainerState,
-        control: TrainerControl,
-        logs: dict[str, float] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        loss = (logs or {}).get("loss")
-        every = self.log_every_n_steps
-        if every and loss is not None and state.global_step // every > self.last_logged // every:
-            log.info("step %d loss %.4f", state.global_step, loss)
-            self.last_logged = state.global_step
-
-    def on_evaluate(
-        self,
-        args: TrainingArguments,
-        state: TrainerState,
-        control: TrainerControl,
-        metrics: dict[str, float] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        shown = ", ".join(
-            f"{name.removeprefix('eval_')}={value:.4f}"
-            for name, value in (metrics or {}).items()
-            if name.startswith("eval_") and "runtime" not in name and "per_second" not in name
-        )
-        log.info("epoch %.0f (step %d): val %s", state.epoch or 0, state.global_step, shown)
-
-
 class RecordCheckpointChecksums(TrainerCallback):
-    """Hashes every file of each checkpoint right after the Trainer saves it (``checksums.json``).
-
-    The Trainer writes a checkpoint's files in place, one after the other; the manifest is
-    written last, so a checkpoint without one was either saved by an earlier version of the
-    project or cut short by a kill (see :func:`checkpoint_is_usable`). At the end of
-    training the best checkpoint, whose weights the Trainer has just loaded into the model
-    that ``train`` saves, is verified against its manifest.
-    """
+    """Hashes each checkpoint's files once the Trainer has saved them (the manifest comes last,
+    so a kill mid-save leaves none), and verifies the best checkpoint it loads at the end."""
 
     def on_save(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
@@ -204,77 +124,13 @@ class RecordCheckpointChecksums(TrainerCallback):
 
 
 def save_weights_as_loaded(model: PreTrainedModel) -> None:
-    """Make every save of ``model`` keep the weight names it has in memory.
+    """Make every save of ``model`` keep its in-memory weight names.
 
-    Transformers 5 renames some architectures' weights when loading (ViT:
-    ``vit.encoder.layer.N.*`` becomes ``vit.layers.N.*``) and renames them back when saving.
-    The Trainer reloads its own checkpoints (resume, best model) with a non-strict
-    ``load_state_dict``, which silently skips every renamed weight, so a resumed run or the
-    "best" model would mix trained and stale layers. Saving under the in-memory names makes
-    those reloads exact; ``from_pretrained`` reads both namings.
+    Transformers 5 renames some weights on load (ViT: ``vit.encoder.layer.N`` becomes
+    ``vit.layers.N``) and back on save, and the Trainer reloads its checkpoints non-strictly,
+    silently skipping renamed weights; ``from_pretrained`` reads both namings.
     """
     model.save_pretrained = partial(model.save_pretrained, save_original_format=False)  # type: ignore[method-assign]
-
-
-def training_arguments(
-    settings: TrainerSettings,
-    *,
-    checkpoint_dir: Path,
-    batch_size: int,
-    eval_batch_size: int,
-    num_workers: int,
-    seed: int,
-    deterministic: bool,
-) -> TrainingArguments:
-    """``TrainingArguments`` for the project's settings (one epoch = one evaluation + checkpoint)."""
-    on_cuda = resolve_device(settings.accelerator).type == "cuda"
-    bf16 = on_cuda and settings.mixed_precision == "bf16" and torch.cuda.is_bf16_supported()
-    fp16 = on_cuda and (
-        settings.mixed_precision == "fp16" or (settings.mixed_precision == "bf16" and not bf16)
-    )
-    return TrainingArguments(
-        output_dir=str(checkpoint_dir),
-        num_train_epochs=settings.max_epochs,
-        # learning rate, weight decay and schedule: the trainer.optimizer/scheduler targets
-        gradient_accumulation_steps=settings.accumulate_grad_batches,
-        max_grad_norm=settings.grad_clip_norm or 0.0,
-        per_device_train_batch_size=batch_size,
-        per_device_eval_batch_size=eval_batch_size,
-        eval_strategy="epoch",
-        save_strategy="epoch",
-        save_total_limit=2,  # the newest and (kept apart by load_best_model_at_end) the best
-        load_best_model_at_end=True,
-        metric_for_best_model=settings.monitor,
-        greater_is_better=metric_direction(settings.monitor) == "max",
-        logging_strategy="steps",
-        logging_steps=settings.finite_check_interval,
-        logging_nan_inf_filter=False,  # a NaN loss must be seen, not averaged away
-        seed=seed,
-        data_seed=seed,
-        full_determinism=deterministic,
-        use_cpu=not on_cuda,
-        bf16=bf16,
-        fp16=fp16,
-        dataloader_num_workers=num_workers,
-        dataloader_pin_memory=on_cuda,
-        report_to="none",  # trackers are explicit callbacks (see training/tracking.py)
-        disable_tqdm=True,
-        # The datasets hold only model inputs, or decode images on access from a path
-        # column that the Trainer must not drop before the transform runs.
-        remove_unused_columns=False,
-    )
-
-
-def checkpoint_folders(checkpoint_dir: Path) -> list[Path]:
-    """The Trainer's ``checkpoint-<step>`` folders in ``checkpoint_dir``, newest (highest step) first."""
-    if not checkpoint_dir.is_dir():
-        return []
-    folders = [
-        path
-        for path in checkpoint_dir.iterdir()
-        if path.is_dir() and re.fullmatch(rf"{PREFIX_CHECKPOINT_DIR}-\d+", path.name)
-    ]
-    return sorted(folders, key=lambda path: int(path.name.rsplit("-", 1)[1]), reverse=True)
 
 
 def checkpoint_is_usable(folder: Path) -> bool:
@@ -286,15 +142,18 @@ def checkpoint_is_usable(folder: Path) -> bool:
 
 
 def resume_checkpoint(resume: bool | str, checkpoint_dir: Path) -> str | None:
-    """The checkpoint ``trainer.resume`` asks for (none, the newest complete one, or a path), verified.
-
-    A checkpoint whose files no longer match their checksums is refused by name; with
-    ``trainer.resume=true``, checkpoints whose save was interrupted are skipped (logged).
-    """
+    """The checkpoint ``trainer.resume`` asks for (none, the newest complete one, or a path),
+    verified; ``trainer.resume=true`` skips (and logs) checkpoints whose save was interrupted."""
     if resume is False or (isinstance(resume, str) and resume.lower() == "false"):
         return None
     if resume is True or (isinstance(resume, str) and resume.lower() in ("true", "last")):
-        folders = checkpoint_folders(checkpoint_dir)
+        prefix = f"{PREFIX_CHECKPOINT_DIR}-"
+        steps = {
+            path: int(path.name.removeprefix(prefix))
+            for path in checkpoint_dir.glob(f"{prefix}*")
+            if path.name.removeprefix(prefix).isdecimal() and path.is_dir()
+        }
+        folders = sorted(steps, key=steps.__getitem__, reverse=True)  # the newest first
         usable = [folder for folder in folders if checkpoint_is_usable(folder)]
         if not usable:
             raise CheckpointError(
@@ -322,6 +181,15 @@ def resume_checkpoint(resume: bool | str, checkpoint_dir: Path) -> str | None:
     return str(chosen)
 
 
+def validation_metrics(logs: Mapping[str, Any]) -> dict[str, float]:
+    """The ``eval_*`` metrics of a Trainer log entry, without the prefix and the timings."""
+    return {
+        name.removeprefix("eval_"): float(value)
+        for name, value in logs.items()
+        if name.startswith("eval_") and isinstance(value, (int, float)) and not name.endswith(TIMINGS)
+    }
+
+
 def huggingface_metrics(metric_fn: MetricFunction) -> Callable[[EvalPrediction], dict[str, float]]:
     """Adapt the project's metric function to the Trainer (scalars only)."""
 
@@ -337,9 +205,8 @@ def huggingface_metrics(metric_fn: MetricFunction) -> Callable[[EvalPrediction],
 
 
 def epoch_records(log_history: Sequence[Mapping[str, Any]]) -> list[dict[str, float]]:
-    """One ``history.json`` record per evaluation, shaped like the PyTorch variant's:
-    ``epoch``, ``train_loss`` (the mean of the losses logged during the epoch), ``lr`` and
-    ``val_<metric>``. Built from the Trainer's ``log_history``, which a resume restores."""
+    """One ``history.json`` record per evaluation, shaped like the PyTorch variant's (``train_loss``
+    is the mean of the epoch's logged losses), from ``log_history``, which a resume restores."""
     records: list[dict[str, float]] = []
     losses: list[float] = []
     lr = math.nan
@@ -354,34 +221,22 @@ def epoch_records(log_history: Sequence[Mapping[str, Any]]) -> list[dict[str, fl
             "train_loss": sum(losses) / len(losses) if losses else math.nan,
             "lr": lr,
         }
-        record.update(
-            {
-                f"val_{name.removeprefix('eval_')}": float(value)
-                for name, value in entry.items()
-                if name.startswith("eval_")
-                and isinstance(value, (int, float))
-                and "runtime" not in name
-                and "per_second" not in name
-            }
-        )
+        record.update({f"val_{name}": value for name, value in validation_metrics(entry).items()})
         records.append(record)
         losses = []
     return records
 
 
 class ProjectCallbacks(TrainerCallback):
-    """Runs the project's callbacks (``training/callbacks.py``) from the Trainer's events.
+    """Runs the project's callbacks and logging from the Trainer's events: batch end on each
+    (sub-)step (the loss is not exposed: ``None``), validation end on its evaluation and epoch
+    end on its save, which follows, so the checkpoint is written first as in the PyTorch variant.
+    The loss is logged every ``log_every_n_steps`` steps, at the first step the Trainer logs."""
 
-    Batch end is the Trainer's step end and sub-step end (one call per batch, also when
-    gradients are accumulated; the loss is not exposed there, so it is ``None``). At the end
-    of an epoch the Trainer logs, evaluates and saves, in that order: validation end is its
-    evaluation, epoch end its save, so ``on_epoch_end`` runs after the checkpoint is
-    written as in the PyTorch variant. ``state.should_stop`` ends training after the epoch.
-    """
-
-    def __init__(self, callbacks: Sequence[Callback], max_epochs: int) -> None:
+    def __init__(self, callbacks: Sequence[Callback], max_epochs: int, log_every_n_steps: int) -> None:
         self.callbacks = list(callbacks)
         self.state = FitState(max_epochs=max_epochs)
+        self.log_every_n_steps, self.last_logged = log_every_n_steps, 0
 
     def _sync(self, state: TrainerState) -> FitState:
         self.state.epoch = math.floor((state.epoch or 0) + 1e-6)
@@ -409,6 +264,19 @@ class ProjectCallbacks(TrainerCallback):
         control.should_log = True  # the epoch's last losses reach the record and the NaN check
         return control
 
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        loss, every = (logs or {}).get("loss"), self.log_every_n_steps
+        if every and loss is not None and state.global_step // every > self.last_logged // every:
+            log.info("step %d loss %.4f", state.global_step, loss)
+            self.last_logged = state.global_step
+
     def on_evaluate(
         self,
         args: TrainingArguments,
@@ -417,11 +285,9 @@ class ProjectCallbacks(TrainerCallback):
         metrics: dict[str, float] | None = None,
         **kwargs: Any,
     ) -> None:
-        validation = {
-            name.removeprefix("eval_"): float(value)
-            for name, value in (metrics or {}).items()
-            if name.startswith("eval_") and "runtime" not in name and "per_second" not in name
-        }
+        validation = validation_metrics(metrics or {})
+        shown = ", ".join(f"{name}={value:.4f}" for name, value in validation.items())
+        log.info("epoch %.0f (step %d): val %s", state.epoch or 0, state.global_step, shown)
         for callback in self.callbacks:
             callback.on_validation_end(self._sync(state), validation)
 
@@ -445,12 +311,8 @@ def limited(dataset: Any, batches: int | None, batch_size: int) -> Any:
 
 
 class Trainer:
-    """Fits a model with ``transformers.Trainer``; the same interface as the PyTorch variant.
-
-    ``Trainer(model, settings, ...).fit(train_data, val_data) -> FitResult``, where the data
-    are datasets the ``data_collator`` batches. After ``fit`` the model holds the best
-    epoch's weights; :meth:`save_model` writes them.
-    """
+    """Fits a model on datasets that ``data_collator`` batches; after ``fit`` the model holds the
+    best epoch's weights, which :meth:`save_model` writes."""
 
     def __init__(
         self,
@@ -474,18 +336,48 @@ class Trainer:
         self.checkpoint_dir = Path(checkpoint_dir)
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.data_collator, self.processing_class = data_collator, processing_class
-        self.arguments = training_arguments(
-            settings,
-            checkpoint_dir=self.checkpoint_dir,
-            batch_size=batch_size,
-            eval_batch_size=eval_batch_size,
-            num_workers=num_workers,
-            seed=seed,
-            deterministic=deterministic,
-        )
+        self.arguments = self._arguments(num_workers=num_workers, seed=seed, deterministic=deterministic)
         self.native_callbacks = [callback for callback in callbacks if isinstance(callback, TrainerCallback)]
         self.callbacks = [callback for callback in callbacks if not isinstance(callback, TrainerCallback)]
         self.hf_trainer: HuggingFaceTrainer | None = None
+
+    def _arguments(self, *, num_workers: int, seed: int, deterministic: bool) -> TrainingArguments:
+        """``TrainingArguments`` for the project's settings (one epoch = one evaluation + checkpoint)."""
+        on_cuda = resolve_device(self.settings.accelerator).type == "cuda"
+        precision = self.settings.mixed_precision
+        bf16 = on_cuda and precision == "bf16" and torch.cuda.is_bf16_supported()
+        fp16 = on_cuda and (precision == "fp16" or (precision == "bf16" and not bf16))
+        return TrainingArguments(
+            output_dir=str(self.checkpoint_dir),
+            num_train_epochs=self.settings.max_epochs,
+            # learning rate, weight decay and schedule: the trainer.optimizer/scheduler targets
+            gradient_accumulation_steps=self.settings.accumulate_grad_batches,
+            max_grad_norm=self.settings.grad_clip_norm or 0.0,
+            per_device_train_batch_size=self.batch_size,
+            per_device_eval_batch_size=self.eval_batch_size,
+            eval_strategy="epoch",
+            save_strategy="epoch",
+            save_total_limit=2,  # the newest and (kept apart by load_best_model_at_end) the best
+            load_best_model_at_end=True,
+            metric_for_best_model=self.settings.monitor,
+            greater_is_better=metric_direction(self.settings.monitor) == "max",
+            logging_strategy="steps",
+            logging_steps=self.settings.finite_check_interval,
+            logging_nan_inf_filter=False,  # a NaN loss must be seen, not averaged away
+            seed=seed,
+            data_seed=seed,
+            full_determinism=deterministic,
+            use_cpu=not on_cuda,
+            bf16=bf16,
+            fp16=fp16,
+            dataloader_num_workers=num_workers,
+            dataloader_pin_memory=on_cuda,
+            report_to="none",  # trackers are explicit callbacks (see training/tracking.py)
+            disable_tqdm=True,
+            # The datasets hold only model inputs, or decode images on access from a path
+            # column that the Trainer must not drop before the transform runs.
+            remove_unused_columns=False,
+        )
 
     def _optimizers(self, train_rows: int) -> tuple[torch.optim.Optimizer, Any]:
         """The configured optimizer and schedule, over as many steps as the Trainer will take."""
@@ -501,10 +393,8 @@ class Trainer:
         return optimizer, scheduler
 
     def fit(self, train_data: Any, val_data: Any) -> FitResult:
-        """Train (resuming if configured) and load the best epoch's weights into the model.
-
-        Every project callback's ``close`` runs at the end, also when training fails.
-        """
+        """Train (resuming if configured) and load the best epoch's weights into the model; every
+        project callback's ``close`` runs at the end, also when training fails."""
         try:
             return self._fit(train_data, val_data)
         finally:
@@ -519,10 +409,9 @@ class Trainer:
             save_weights_as_loaded(self.model)
         train_data = limited(train_data, settings.limit_train_batches, self.batch_size)
         val_data = limited(val_data, settings.limit_val_batches, self.eval_batch_size)
-        project_callbacks = ProjectCallbacks(self.callbacks, settings.max_epochs)
+        project_callbacks = ProjectCallbacks(self.callbacks, settings.max_epochs, settings.log_every_n_steps)
         all_callbacks: list[TrainerCallback] = [
             StopOnNonFiniteLoss(self.checkpoint_dir),
-            LogEpochMetrics(settings.log_every_n_steps),
             RecordCheckpointChecksums(),
             project_callbacks,
             *self.native_callbacks,
@@ -542,26 +431,22 @@ class Trainer:
             callbacks=all_callbacks,
             optimizers=self._optimizers(len(train_data)),
         )
-        trainer.remove_callback(PrinterCallback)  # LogEpochMetrics reports instead
+        trainer.remove_callback(PrinterCallback)  # ProjectCallbacks logs instead
         self.hf_trainer = trainer
         if resume:
             log.info("resuming from %s", resume)
         trainer.train(resume_from_checkpoint=resume)
         state = trainer.state
         history = epoch_records(state.log_history)
-        best_epoch = next(
-            (
-                int(record["epoch"])
-                for record in history
-                if state.best_metric is not None
-                and record.get(f"val_{settings.monitor}") == state.best_metric
-            ),
-            None,
-        )
+        best = [
+            record["epoch"]
+            for record in history
+            if record.get(f"val_{settings.monitor}") == state.best_metric
+        ]
         epochs_completed = round(state.epoch or 0)
         result = FitResult(
             best_metric=state.best_metric,
-            best_epoch=best_epoch,
+            best_epoch=int(best[0]) if best and state.best_metric is not None else None,
             best_checkpoint=state.best_model_checkpoint,
             epochs_completed=epochs_completed,
             global_step=state.global_step,

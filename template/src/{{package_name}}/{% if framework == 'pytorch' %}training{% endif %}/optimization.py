@@ -1,12 +1,10 @@
 """The optimizer and learning-rate schedule, built from the ``trainer`` config's targets.
 
-``trainer.optimizer`` and ``trainer.scheduler`` are Hydra targets with ``_partial_: true``:
-the config names the class and its hyperparameters, and the trainer supplies what only it
-knows. The optimizer receives two parameter groups (weight decay on weight matrices and
-embeddings, none on biases and normalisation scales, which decay would only pull towards
-zero); the scheduler receives the optimizer and the number of optimizer steps of the run
-(``total_steps``) and is stepped once per optimizer step. Swap either on the command line,
-e.g. ``trainer.optimizer._target_=torch.optim.SGD +trainer.optimizer.momentum=0.9``.
+``trainer.optimizer`` and ``trainer.scheduler`` are Hydra targets with ``_partial_: true``;
+the trainer adds what only it knows: two parameter groups (no weight decay on biases and
+normalisation scales, which decay would only pull towards zero), and the optimizer and
+the run's number of optimizer steps (``total_steps``) for the scheduler, stepped once per
+optimizer step. E.g. ``trainer.optimizer._target_=torch.optim.SGD +trainer.optimizer.momentum=0.9``.
 """
 
 import functools
@@ -52,13 +50,9 @@ def parameter_groups(model: nn.Module) -> list[dict[str, Any]]:
 
 
 def build_optimizer(config: Mapping[str, Any], model: nn.Module) -> torch.optim.Optimizer:
-    """The ``trainer.optimizer`` target over the model's two parameter groups.
-
-    Where the optimizer has a fused kernel (AdamW, Adam, SGD), it is used unless the
-    config sets ``fused`` itself: one pass updates every parameter instead of one tensor at
-    a time, which on a small model is most of the optimizer's cost. The kernel exists for
-    floating-point parameters on CPU and CUDA.
-    """
+    """The ``trainer.optimizer`` target over the model's two parameter groups, fused where the
+    optimizer can be (floating-point parameters on CPU or CUDA) and the config does not say:
+    one pass over all parameters is, on a small model, most of the optimizer's saving."""
     factory = _partial(config, "optimizer")
     groups = [group for group in parameter_groups(model) if group["params"]]
     params = [parameter for group in groups for parameter in group["params"]]

@@ -1,18 +1,10 @@
-"""The training loop: configured optimizer and schedule, gradient accumulation, clipping,
-AMP, early stopping, callbacks, checkpoints and exact resume.
+"""The training loop: ``Trainer(model, settings, ...).fit(train_loader, val_loader) -> FitResult``,
+the same interface and callbacks as the Hugging Face variant; batches follow ``core/predict.py``.
 
-``Trainer(model, settings, ...).fit(train_loader, val_loader) -> FitResult`` is the same
-interface as the Hugging Face variant of the project; so are the callbacks
-(``training/callbacks.py``). Batches follow the contract of ``evaluation/predict.py``:
-``(inputs, targets)``, where ``inputs`` is a tensor, a tuple (``model(*inputs)``) or a
-mapping (``model(**inputs)``), so a model with several inputs needs no change here.
-
-The loop is deliberately lean. On every step it does only what training needs: no
-``loss.item()``, no metric computation, no logging unless ``log_every_n_steps`` asks for
-it. Each of those forces the host to wait for the device, and on a small model that wait
-costs more than the step itself. Losses are collected on the device and inspected every
-``finite_check_interval`` steps, which is when a NaN/Inf loss is caught and reported with
-the exact step it first appeared.
+The loop is deliberately lean: no ``loss.item()``, metrics or logging on a step unless
+asked, because each makes the host wait for the device, which on a small model costs more
+than the step. Losses stay on the device and are checked for NaN/Inf every
+``finite_check_interval`` steps, naming the step where the first one appeared.
 """
 
 import logging
@@ -40,7 +32,7 @@ from ..core.checkpoint import (
 from ..core.config import settings_from_mapping
 from ..core.devices import check_run_settings, resolve_device
 from ..core.errors import CheckpointError, NonFiniteLossError, ProjectError
-from ..core.metrics import is_better, metric_direction
+from ..core.metrics import is_better
 from ..core.predict import collect_outputs, forward, move_to_device
 from .callbacks import Callback, FitResult, FitState, overrides
 from .optimization import build_optimizer, build_scheduler
@@ -48,15 +40,21 @@ from .optimization import build_optimizer, build_scheduler
 log = logging.getLogger(__name__)
 
 MetricFunction = Callable[[np.ndarray, np.ndarray], Mapping[str, Any]]
+# The run's progress, saved in every checkpoint and restored by a resume.
+PROGRESS = (
+    "epoch",
+    "global_step",
+    "best_metric",
+    "best_epoch",
+    "epochs_without_improvement",
+    "stopped_early",
+    "history",
+)
 
 
 @dataclass(frozen=True)
 class TrainerSettings:
-    """The ``trainer`` config group; ``configs/trainer/default.yaml`` documents each field.
-
-    No field has a default: the YAML is the one place defaults live, so a value here could
-    only ever disagree with it. The same fields as the Hugging Face variant's settings.
-    """
+    """The ``trainer`` config group (``configs/trainer/default.yaml``, the one place defaults live)."""
 
     max_epochs: int
     optimizer: Mapping[str, Any]
@@ -76,14 +74,7 @@ class TrainerSettings:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "TrainerSettings":
         settings: TrainerSettings = settings_from_mapping(cls, values, group="trainer", error=ProjectError)
-        check_run_settings(
-            max_epochs=settings.max_epochs,
-            accelerator=settings.accelerator,
-            mixed_precision=settings.mixed_precision,
-        )
-        for name in ("finite_check_interval", "accumulate_grad_batches"):
-            if getattr(settings, name) < 1:
-                raise ProjectError(f"trainer.{name} must be at least 1.")
+        check_run_settings(settings)
         return settings
 
 
@@ -96,21 +87,14 @@ def regression_loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tenso
 
 
 def loss_for_task(task: str) -> LossFunction:
-    """Cross-entropy for classification, MSE for regression (plain functions: calling an
-    ``nn.Module`` loss adds hook bookkeeping to every step)."""
+    """Cross-entropy or MSE, as plain functions (an ``nn.Module`` loss adds hook bookkeeping per step)."""
     return nn.functional.cross_entropy if task == "classification" else regression_loss
 
 
 @torch.no_grad()
 def clip_gradients(gradients: list[torch.Tensor], max_norm: float) -> None:
-    """Scale CPU ``gradients`` of one dtype in place so their global L2 norm is at most ``max_norm``.
-
-    The arithmetic of ``torch.nn.utils.clip_grad_norm_``, one tensor at a time. On the CPU
-    a foreach kernel is a loop over the tensors anyway, so there is nothing to save, while
-    ``clip_grad_norm_`` regroups the tensors by device and dtype on every call, which on a
-    small model costs more than the clipping itself. Elsewhere the trainer calls
-    ``clip_grad_norm_(foreach=True)``, whose fused kernels save GPU launches.
-    """
+    """``clip_grad_norm_`` for CPU gradients of one dtype, without its per-call regrouping by
+    device and dtype, which on a small model costs more than the clipping (GPUs use foreach)."""
     if not gradients:
         return
     total_norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in gradients]))
@@ -120,13 +104,8 @@ def clip_gradients(gradients: list[torch.Tensor], max_norm: float) -> None:
 
 
 class Trainer:
-    """Fits a model, validating every epoch and keeping ``best.pt`` and ``last.pt``.
-
-    ``metadata`` (the fitted preprocessor, the resolved config) is stored in every
-    checkpoint, so a checkpoint alone is enough to evaluate or serve the model.
-    ``callbacks`` follow ``training/callbacks.py`` (e.g. an experiment tracker); only those
-    that define ``on_batch_end`` are called per step.
-    """
+    """Fits a model, validating every epoch and keeping ``best.pt`` and ``last.pt``; ``metadata``
+    (preprocessor, config) goes into every checkpoint, so one is enough to evaluate or serve."""
 
     def __init__(
         self,
@@ -156,31 +135,21 @@ class Trainer:
         self.amp_dtype = self._resolve_amp_dtype()
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.scheduler: Any = None
-        self.epoch = 0
-        self.global_step = 0
+        self.epoch = self.global_step = self.epochs_without_improvement = 0
         self.best_metric: float | None = None
         self.best_epoch: int | None = None
-        self.epochs_without_improvement = 0
         self.stopped_early = False
         self.history: list[dict[str, float]] = []
         self._trainable = [p for p in self.model.parameters() if p.requires_grad]
-        # See clip_gradients: CPU-only parameters of one dtype take the per-tensor path.
         kinds = {(p.device.type, p.dtype) for p in self._trainable}
         self._clip_per_tensor = len(kinds) == 1 and next(iter(kinds))[0] == "cpu"
         # foreach=True is the fast path on GPUs; None lets torch fall back on devices without it.
         self._foreach = True if all(p.device.type in ("cpu", "cuda") for p in self._trainable) else None
         self.state = FitState(max_epochs=settings.max_epochs)
         self._epoch_start_step = 0  # global_step when the current epoch began
+        self.best_checkpoint = self.checkpoint_dir / BEST_CHECKPOINT
+        self.last_checkpoint = self.checkpoint_dir / LAST_CHECKPOINT
 
-    @property
-    def best_checkpoint(self) -> Path:
-        return self.checkpoint_dir / BEST_CHECKPOINT
-
-    @property
-    def last_checkpoint(self) -> Path:
-        return self.checkpoint_dir / LAST_CHECKPOINT
-
-    # ------------------------------------------------------------------ set-up
     def _resolve_amp_dtype(self) -> torch.dtype | None:
         """The autocast dtype, or ``None`` when AMP is off (always on CPU)."""
         if self.device.type != "cuda" or self.settings.mixed_precision == "no":
@@ -195,22 +164,15 @@ class Trainer:
             return nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
-    def _batches_per_epoch(self, loader: DataLoader) -> int:
-        limit = self.settings.limit_train_batches
-        return len(loader) if limit is None else min(len(loader), limit)
-
     def _sync_state(self) -> FitState:
         """The callbacks' view of the run, brought up to date."""
         self.state.epoch, self.state.global_step = self.epoch, self.global_step
         self.state.best_metric = self.best_metric
         return self.state
 
-    # ------------------------------------------------------------------ loop
     def fit(self, train_loader: DataLoader, val_loader: DataLoader) -> FitResult:
-        """Train until ``max_epochs`` or early stopping; resume first if configured.
-
-        Every callback's ``close`` runs at the end, also when training fails.
-        """
+        """Train until ``max_epochs`` or early stopping, resuming first if configured; every
+        callback's ``close`` runs at the end, also when training fails."""
         try:
             return self._fit(train_loader, val_loader)
         finally:
@@ -219,7 +181,8 @@ class Trainer:
 
     def _fit(self, train_loader: DataLoader, val_loader: DataLoader) -> FitResult:
         remove_interrupted_saves(self.checkpoint_dir)
-        batches = self._batches_per_epoch(train_loader)
+        limit = self.settings.limit_train_batches
+        batches = len(train_loader) if limit is None else min(len(train_loader), limit)
         if batches == 0:
             raise ProjectError("the training split yields no batches; add data or lower data.batch_size.")
         steps_per_epoch = math.ceil(batches / self.settings.accumulate_grad_batches)
@@ -250,17 +213,12 @@ class Trainer:
         return result
 
     def _train_one_epoch(self, loader: DataLoader, steps: int) -> float:
-        """One pass over ``steps`` batches of the training data; returns their mean loss.
-
-        With ``accumulate_grad_batches = k`` the gradients of k batches, each loss divided
-        by the number of batches in its group, add up before one optimizer step: the update
-        of one batch k times as large. A last, shorter group at the end of the epoch is
-        divided by its own size and stepped too.
-        """
+        """One pass over ``steps`` batches; returns their mean loss. With gradient accumulation
+        each loss is divided by the size of its group (a last, shorter group by its own), so a
+        group's step is the update of one batch that large."""
         self.model.train()
         if loader.generator is not None:
-            # Re-seeding per epoch makes the shuffle order a function of (seed, epoch) only,
-            # which is what lets a resumed run replay exactly the same batches.
+            # the shuffle order depends on (seed, epoch) only, so a resumed run replays the same batches
             loader.generator.manual_seed(self.seed + self.epoch)
         losses: list[torch.Tensor] = []  # detached scalars, still on the device
         check_every = self.settings.finite_check_interval
@@ -282,7 +240,7 @@ class Trainer:
                 self.optimizer.zero_grad(set_to_none=True)
                 group_size = min(accumulate, steps - batch_index)
             last_of_group = position == group_size - 1
-            self._backward(loss if group_size == 1 else loss / group_size)
+            self.scaler.scale(loss if group_size == 1 else loss / group_size).backward()
             if last_of_group:
                 self._step()
                 self.global_step += 1
@@ -300,25 +258,14 @@ class Trainer:
             self._raise_if_non_finite(losses, len(losses) - remainder)
         return float(torch.stack(losses).mean())
 
-    def _backward(self, loss: torch.Tensor) -> None:
-        if self.scaler.is_enabled():
-            self.scaler.scale(loss).backward()
-        else:
-            loss.backward()
-
     def _step(self) -> None:
-        """Clip (the scale is computed on the device, never read by the host), step, schedule."""
-        clip = self.settings.grad_clip_norm
-        if self.scaler.is_enabled():
-            if clip:
-                self.scaler.unscale_(self.optimizer)
-                self._clip(clip)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            if clip:
-                self._clip(clip)
-            self.optimizer.step()
+        """Clip (on the device: the host never reads the norm), step, schedule (a disabled
+        scaler passes each call straight through)."""
+        if self.settings.grad_clip_norm:
+            self.scaler.unscale_(self.optimizer)
+            self._clip(self.settings.grad_clip_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         if self.scheduler is not None:
             self.scheduler.step()
 
@@ -344,12 +291,9 @@ class Trainer:
         )
 
     def _validate(self, loader: DataLoader) -> dict[str, float]:
+        limit = self.settings.limit_val_batches
         outputs, targets = collect_outputs(
-            self.model,
-            loader,
-            self.device,
-            autocast=self._autocast(),
-            limit_batches=self.settings.limit_val_batches,
+            self.model, loader, self.device, autocast=self._autocast(), limit_batches=limit
         )
         metrics = {
             name: float(value)
@@ -365,18 +309,15 @@ class Trainer:
         return metrics
 
     def _end_epoch(self, train_loss: float, validation: dict[str, float]) -> None:
-        monitor = self.settings.monitor
+        monitor, patience = self.settings.monitor, self.settings.early_stopping_patience
         value = validation[monitor]
         improved = is_better(value, self.best_metric, monitor)
         if improved:
             self.best_metric, self.best_epoch = value, self.epoch + 1
-            self.epochs_without_improvement = 0
-        else:
-            self.epochs_without_improvement += 1
+        self.epochs_without_improvement = 0 if improved else self.epochs_without_improvement + 1
         self.epoch += 1
-        patience = self.settings.early_stopping_patience
-        asked_to_stop = self.state.should_stop
-        self.stopped_early = asked_to_stop or (bool(patience) and self.epochs_without_improvement >= patience)
+        out_of_patience = bool(patience) and self.epochs_without_improvement >= patience
+        self.stopped_early = self.state.should_stop or out_of_patience
         record = {"epoch": self.epoch, "train_loss": train_loss, "lr": self.optimizer.param_groups[0]["lr"]}
         record.update({f"val_{name}": metric for name, metric in validation.items()})
         self.history.append(record)
@@ -387,29 +328,16 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_epoch_end(self._sync_state(), record)
         self.stopped_early = self.stopped_early or self.state.should_stop
+        losses = f"train_loss={train_loss:.4f} val_loss={validation['loss']:.4f}"
+        best = " (best)" if improved else ""
         log.info(
-            "epoch %d/%d train_loss=%.4f val_loss=%.4f val_%s=%.4f%s",
-            self.epoch,
-            self.settings.max_epochs,
-            train_loss,
-            validation["loss"],
-            monitor,
-            value,
-            " (best)" if improved else "",
+            "epoch %d/%d %s val_%s=%.4f%s", self.epoch, self.settings.max_epochs, losses, monitor, value, best
         )
-        if asked_to_stop:
+        if self.state.should_stop:
             log.info("stopping: a callback asked to (state.should_stop)")
         elif self.stopped_early:
-            log.info(
-                "early stopping: val_%s has not improved (%s) for %d epochs; best %.4f at epoch %s",
-                monitor,
-                metric_direction(monitor),
-                patience,
-                self.best_metric if self.best_metric is not None else math.nan,
-                self.best_epoch,
-            )
+            log.info("early stopping: val_%s has not improved for %s epochs", monitor, patience)
 
-    # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue this run exactly, as ``weights_only``-safe data."""
         return {
@@ -417,14 +345,8 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "scaler": self.scaler.state_dict(),
-            "epoch": self.epoch,
-            "global_step": self.global_step,
-            "best_metric": self.best_metric,
-            "best_epoch": self.best_epoch,
+            **{name: getattr(self, name) for name in PROGRESS},
             "monitor": self.settings.monitor,
-            "epochs_without_improvement": self.epochs_without_improvement,
-            "stopped_early": self.stopped_early,
-            "history": self.history,
             "rng": capture_rng_state(),
             **self.metadata,
         }
@@ -454,12 +376,7 @@ class Trainer:
         if self.scheduler is not None and state["scheduler"] is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
-        self.epoch = int(state["epoch"])
-        self.global_step = int(state["global_step"])
-        self.best_metric = state["best_metric"]
-        self.best_epoch = state["best_epoch"]
-        self.epochs_without_improvement = int(state["epochs_without_improvement"])
-        self.stopped_early = bool(state["stopped_early"])
-        self.history = list(state["history"])
+        for name in PROGRESS:
+            setattr(self, name, state[name])
         restore_rng_state(state["rng"])
         log.info("resumed from %s at epoch %d (step %d)", path, self.epoch, self.global_step)
