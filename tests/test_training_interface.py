@@ -96,6 +96,5 @@ def test_both_trainers_fit_and_both_evaluations_share_their_names() -> None:
         | function_names(defining(framework, ast.FunctionDef, "evaluate_model"))
         for framework in FRAMEWORKS
     }
-    assert {"evaluate_model", "run_evaluation", "metric_function", "target_status"} <= names["pytorch"] & names[
-        "huggingface"
-    ]
+    # metric_function is one for both: core/metrics.py
+    assert {"evaluate_model", "run_evaluation", "target_status"} <= names["pytorch"] & names["huggingface"]
