@@ -104,7 +104,7 @@ def run_files(cfg: DictConfig) -> ArtifactFiles:
 
 def run_model_card(cfg: DictConfig) -> list[DocumentUpdate]:
     """Re-render every document of ``documents``; nothing is written unless all of them render."""
-    settings = {key: to_plain(cfg[key]) for key in ("model_card", "readiness")}
+    settings = {key: to_plain(cfg[key]) for key in ("model_card", "readiness", "fairness") if key in cfg}
     stage = settings["model_card"]
     files = run_files(cfg)
     card = settings_from_mapping(CardSettings, stage["card"], group="model_card.card", error=ProjectError)
