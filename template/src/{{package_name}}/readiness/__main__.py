@@ -62,6 +62,7 @@ from ..core.inference import weights_megabytes
 from ..core.metrics import is_better
 from ..core.placeholders import PLACEHOLDER, unfilled_entries
 from ..core.reporting import write_json
+from ..core.run_lookup import register_run_dir_resolver
 from ..core.waivers import WHERE as WAIVERS_WHERE
 from ..core.waivers import read_waivers
 
@@ -691,6 +692,10 @@ def run_readiness(cfg: DictConfig) -> tuple[bool, list[Check]]:
         reasons = ", ".join(f"{check.name} ({check.status})" for check in blockers)
         print(f"\nready for release: NO, blocked by {reasons} (details in {output})")
     return ready, checks
+
+
+# configs/paths/ find the run this stage works on through ${run_dir:...}.
+register_run_dir_resolver()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="readiness")

@@ -70,6 +70,7 @@ from ..core.devices import resolve_device
 from ..core.errors import ProjectError, exit_on_user_error
 from ..core.inference import evaluation_loader, load_trained_model
 from ..core.reporting import write_json
+from ..core.run_lookup import register_run_dir_resolver
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,10 @@ def run_benchmark(cfg: DictConfig) -> dict[str, Any]:
     print(format_table(report))
     log.info("wrote %s", output)
     return report
+
+
+# configs/paths/ find the run this stage works on through ${run_dir:...}.
+register_run_dir_resolver()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="benchmark")
