@@ -21,7 +21,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from ..core.artifacts import weights_sha256
+from ..core.fingerprints import weights_sha256
 from ..core.config import CONFIG_DIR, to_plain
 from ..core.drift.detector import DRIFT, DriftReport, DriftSettings, detect_drift
 from ..core.drift.features import feature_extractor

@@ -20,10 +20,10 @@ folder. Each requirement of the project becomes a check with a status:
   no fairness checks or explanations when generated).
 
 Every report names the weights it measured (``weights_sha256``, or ``model.sha256`` in
-``explanations.json``; see ``artifacts.weights_sha256``). A report of other weights than
+``explanations.json``; see ``fingerprints.weights_sha256``). A report of other weights than
 the current model's is stale: its check fails, naming the report and the command that
 measures the current model. The tests line is tied to the code instead: ``make test-all``
-records a hash of ``src/`` and ``tests/`` (``artifacts.code_sha256``) in its result file.
+records a hash of ``src/`` and ``tests/`` (``fingerprints.code_sha256``) in its result file.
 
 Every check can fail: the test metric below its target, the model over its deployment
 target's size budget (every target has one), latency or throughput off target, parity off
@@ -55,7 +55,7 @@ import hydra
 import yaml
 from omegaconf import DictConfig
 
-from ..core.artifacts import code_sha256, weights_sha256
+from ..core.fingerprints import code_sha256, weights_sha256
 from ..core.config import CONFIG_DIR, PROJECT_ROOT, to_plain
 from ..core.errors import ProjectError, exit_on_user_error
 from ..core.inference import weights_megabytes

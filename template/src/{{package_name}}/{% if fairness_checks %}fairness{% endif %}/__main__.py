@@ -24,7 +24,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
-from ..core.artifacts import weights_sha256
+from ..core.fingerprints import weights_sha256
 from ..core.atomic import write_text_atomically
 from ..core.config import CONFIG_DIR, to_plain
 from ..core.errors import ProjectError, exit_on_user_error

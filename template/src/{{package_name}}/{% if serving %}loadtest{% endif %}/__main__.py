@@ -34,7 +34,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
-from ..core.artifacts import weights_sha256
+from ..core.fingerprints import weights_sha256
 from ..core.config import CONFIG_DIR, settings_from_mapping, to_plain
 from ..core.errors import ProjectError, exit_on_user_error
 from ..core.inference import saved_config, saved_data

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from ..artifacts import weights_sha256
+from ..fingerprints import weights_sha256
 from ..atomic import write_text_atomically
 from ..errors import ProjectError
 from . import PROFILE_FILE

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import weights_sha256
+from ..fingerprints import weights_sha256
 from ..errors import ProjectError
 from ..inference import saved_config, saved_data
 from .features import feature_extractor

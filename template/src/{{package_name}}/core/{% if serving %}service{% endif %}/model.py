@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ...data import load_preprocessor
-from ..artifacts import weights_sha256
+from ..fingerprints import weights_sha256
 from ..errors import ProjectError
 from ..inference import saved_preprocessor
 from .schemas import CLASSIFICATION
