@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 
-
 @dataclass(frozen=True)
 class ArtifactPaths:
     """What one training run writes, with the paths configs/paths/ gives them (no names here)."""

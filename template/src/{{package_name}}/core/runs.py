@@ -209,4 +209,3 @@ def finish_run(folder: Path) -> None:
 def write_record(folder: Path, record: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomically(folder / RUN_FILE, json.dumps(record, indent=2) + "\n")
-

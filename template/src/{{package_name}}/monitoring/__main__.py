@@ -21,13 +21,13 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from ..core.fingerprints import weights_sha256
 from ..core.config import CONFIG_DIR, to_plain
 from ..core.drift.detector import DRIFT, DriftReport, DriftSettings, detect_drift
 from ..core.drift.features import feature_extractor
 from ..core.drift.inputs import read_batch
 from ..core.drift.profile import extract_features, load_profile
 from ..core.errors import ProjectError, exit_on_user_error
+from ..core.fingerprints import weights_sha256
 from ..core.inference import saved_preprocessor
 from ..core.reporting import write_json
 from ..core.run_lookup import register_run_dir_resolver

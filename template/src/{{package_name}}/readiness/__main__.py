@@ -55,9 +55,9 @@ import hydra
 import yaml
 from omegaconf import DictConfig
 
-from ..core.fingerprints import code_sha256, weights_sha256
 from ..core.config import CONFIG_DIR, PROJECT_ROOT, to_plain
 from ..core.errors import ProjectError, exit_on_user_error
+from ..core.fingerprints import code_sha256, weights_sha256
 from ..core.inference import weights_megabytes
 from ..core.metrics import is_better
 from ..core.placeholders import PLACEHOLDER, unfilled_entries

@@ -24,10 +24,10 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
-from ..core.fingerprints import weights_sha256
 from ..core.atomic import write_text_atomically
 from ..core.config import CONFIG_DIR, to_plain
 from ..core.errors import ProjectError, exit_on_user_error
+from ..core.fingerprints import weights_sha256
 from ..core.reporting import write_json
 from ..core.run_lookup import register_run_dir_resolver
 from .checks import (

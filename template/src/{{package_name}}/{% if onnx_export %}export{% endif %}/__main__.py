@@ -8,7 +8,6 @@ from ..core.errors import exit_on_user_error
 from ..core.run_lookup import register_run_dir_resolver
 from .pipeline import run_export
 
-
 # configs/paths/ find the run this stage works on through ${run_dir:...}.
 register_run_dir_resolver()
 

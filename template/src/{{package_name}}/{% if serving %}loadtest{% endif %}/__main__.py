@@ -34,9 +34,9 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
-from ..core.fingerprints import weights_sha256
 from ..core.config import CONFIG_DIR, settings_from_mapping, to_plain
 from ..core.errors import ProjectError, exit_on_user_error
+from ..core.fingerprints import weights_sha256
 from ..core.inference import saved_config, saved_data
 from ..core.reporting import write_json
 from ..core.run_lookup import register_run_dir_resolver
