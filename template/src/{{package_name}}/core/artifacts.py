@@ -11,13 +11,10 @@ fitted preprocessing) that serving loads and that can be copied to a device as a
 the names of the files inside it are the export format's, below.
 """
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
-
-from .integrity import update_with_file
 
 
 @dataclass(frozen=True)
@@ -74,32 +71,3 @@ class ExportFiles:
     def preprocessor(self) -> Path:
         """The fitted preprocessing of the exported checkpoint, to turn raw inputs into ``inputs``."""
         return self.root / "preprocessor.json"
-
-
-def weights_sha256(path: Path) -> str:
-    """SHA-256 of a model's weights: a weights file, or a model folder's ``*.safetensors`` files.
-
-    Reports and the server name the model by it, so a report can be matched to the weights
-    it describes (paths stay the same when a model is retrained; the hash does not).
-    """
-    digest = hashlib.sha256()
-    files = sorted(path.glob("*.safetensors")) if path.is_dir() else [path]
-    for file in files:
-        update_with_file(digest, file)
-    return digest.hexdigest()
-
-
-def code_sha256(folders: list[Path]) -> str:
-    """SHA-256 of the Python files under ``folders`` (their paths and contents).
-
-    ``make test-all`` records it in its result file, so the readiness gate can tell whether the
-    tests ran on the code being released (modification times change on a checkout or a
-    copy; the contents do not).
-    """
-    digest = hashlib.sha256()
-    for folder in folders:
-        for file in sorted(folder.rglob("*.py")):
-            content = file.read_bytes()
-            digest.update(f"{folder.name}/{file.relative_to(folder).as_posix()} {len(content)}\n".encode())
-            digest.update(content)
-    return digest.hexdigest()

@@ -12,17 +12,12 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from .errors import ProjectError
-from .runs import register_resolvers
 
 # The three splits every stage uses; a split is a deterministic function of the data and seed.
 SPLITS = ("train", "val", "test")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 CONFIG_DIR = PROJECT_ROOT / "configs"
-
-# configs/paths/ and configs/train.yaml find run folders through resolvers (core/runs.py);
-# every stage imports this module before Hydra composes its config.
-register_resolvers()
 
 
 def to_plain(config: DictConfig) -> dict[str, Any]:

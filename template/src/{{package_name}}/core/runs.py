@@ -1,20 +1,11 @@
-"""Training runs: one folder per run, and the run the release stages work on.
+"""Training runs: one folder per run, with a record of what it is.
 
 Each training run (and each job of a ``-m`` sweep) writes into its own folder under
 ``paths.runs_dir``, so experiments never overwrite each other. A run's name is its folder
-relative to ``runs_dir``: ``2026-12-03_13-10-00``, ``2026-12-03_13-10-00-debug`` or, for
-the second job of a sweep, ``2026-12-03_13-20-00-sweep/1``. Its ``run.json`` says what it
-is (status ``running`` or ``complete``, start and finish times in UTC, the overrides it was
-started with) and marks the folder as a run.
-
-The release stages (evaluate, fairness, explain, export, drift, serve, loadtest/benchmark,
-readiness, documents) read and write inside one run: ``paths.run`` is ``latest`` (the most
-recently finished complete run) or a run's name, which ``make <target> RUN=<name>`` sets.
-The configs reach these folders through two OmegaConf resolvers registered here
-(``${run_dir:...}`` and ``${training_run_dir:...}``, see configs/paths/ and configs/train.yaml),
-so every artifact path stays one line of YAML.
-
-``python -m <package>.core.show_runs`` (``make runs``) lists the runs.
+relative to ``runs_dir`` (``2026-12-03_13-10-00``, ``...-debug``, ``...-sweep/1``); its
+``run.json`` (status ``running`` or ``complete``, UTC start and finish times, the overrides)
+marks the folder as a run. Training finds its folder through the ``${training_run_dir:...}``
+resolver (configs/train.yaml); run_lookup.py finds the run the release stages work on.
 """
 
 import json
@@ -40,7 +31,7 @@ class RunError(ProjectError, InterpolationResolutionError):
     """No run to work on, or no run of the given name.
 
     Also an OmegaConf interpolation error, so that OmegaConf passes it on unchanged from the
-    resolvers below (it wraps any other exception into one that names only its type) and
+    resolvers (it wraps any other exception into one that names only its type) and
     the stages report it like every other user error: one line, exit status 1.
     """
 
@@ -90,21 +81,6 @@ def no_run_error(runs_dir: Path) -> RunError:
     return RunError(f"no training run under {runs_dir}: run `make train` first.")
 
 
-def latest_run(runs_dir: Path) -> Run:
-    """The most recently finished complete run: what the release path works on by default."""
-    runs = list_runs(runs_dir)
-    complete = [run for run in runs if run.complete]
-    if not complete:
-        if not runs:
-            raise no_run_error(runs_dir)
-        raise RunError(
-            f"no complete training run under {runs_dir}: {', '.join(run.name for run in runs)} did not "
-            "finish. Resume the last one with `make train ARGS=trainer.resume=true`, train again, "
-            "or choose a run with RUN=<name>."
-        )
-    return max(complete, key=lambda run: (str(run.record.get("finished", "")), run.name))
-
-
 def named_run(runs_dir: Path, name: str) -> Run:
     """The run called ``name`` (its folder relative to ``runs_dir``)."""
     folder = runs_dir / name
@@ -117,11 +93,6 @@ def named_run(runs_dir: Path, name: str) -> Run:
             "(`make runs` lists them with their status)."
         )
     return Run(name, folder, read_record(folder))
-
-
-def find_run(runs_dir: Path, run: str) -> Run:
-    """``latest`` or a run's name, as ``paths.run`` says."""
-    return latest_run(runs_dir) if run == LATEST else named_run(runs_dir, run)
 
 
 def last_started_run(runs_dir: Path) -> Run:
@@ -152,11 +123,6 @@ def hydra_output_dir() -> str | None:
     if OmegaConf.is_missing(runtime, "output_dir") or not runtime.output_dir:
         return None
     return str(runtime.output_dir)
-
-
-def run_dir_resolver(runs_dir: str, run: str) -> str:
-    """``${run_dir:<runs_dir>,<run>}``: the folder of the run the release stages work on."""
-    return str(find_run(Path(runs_dir), str(run)).path)
 
 
 def training_run_dir_resolver(runs_dir: str, run: str, resume: Any, name: Any) -> str:
@@ -196,12 +162,10 @@ def check_resumable(run_dir: Path, runs_dir: Path, run: str) -> None:
         )
 
 
-def register_resolvers() -> None:
-    """Register the resolvers once (the configs of every stage use them)."""
-    if not OmegaConf.has_resolver("run_dir"):
-        OmegaConf.register_new_resolver("run_dir", run_dir_resolver, use_cache=True)
+def register_training_resolver() -> None:
+    """Register ``${training_run_dir:...}`` once; cached per config, so that every path of one
+    training names the same new folder."""
     if not OmegaConf.has_resolver("training_run_dir"):
-        # Cached per config, so that every path of one training names the same new folder.
         OmegaConf.register_new_resolver("training_run_dir", training_run_dir_resolver, use_cache=True)
 
 
@@ -245,6 +209,3 @@ def finish_run(folder: Path) -> None:
 def write_record(folder: Path, record: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomically(folder / RUN_FILE, json.dumps(record, indent=2) + "\n")
-
-
-register_resolvers()

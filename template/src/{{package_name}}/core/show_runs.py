@@ -14,7 +14,8 @@ from omegaconf import DictConfig
 
 from .config import CONFIG_DIR
 from .errors import ProjectError
-from .runs import Run, latest_run, list_runs
+from .run_lookup import latest_run, register_run_dir_resolver
+from .runs import Run, list_runs
 
 
 def run_metrics(paths: DictConfig, run: Run) -> str:
@@ -46,6 +47,10 @@ def print_runs(paths: DictConfig) -> None:
         status = str(run.record.get("status", "?"))
         print(f"{marker} {run.name:<36} {status:<9} {finished:<20} {run_metrics(paths, run)}")
     print("\n* the run the release stages use by default (latest); pick another with RUN=<name>.")
+
+
+# configs/paths/ find the run this stage works on through ${run_dir:...}.
+register_run_dir_resolver()
 
 
 def main(argv: list[str]) -> None:

@@ -25,6 +25,7 @@ from omegaconf import DictConfig
 from ..core.atomic import write_text_atomically
 from ..core.config import CONFIG_DIR, PROJECT_ROOT, settings_from_mapping, to_plain
 from ..core.errors import ProjectError, exit_on_user_error
+from ..core.run_lookup import register_run_dir_resolver
 from ..core.runs import LATEST, RunError, list_runs
 from ..core.waivers import read_waivers
 from . import (
@@ -128,6 +129,10 @@ def run_model_card(cfg: DictConfig) -> list[DocumentUpdate]:
         print("\nstill to be filled by the owners:")
         print("\n".join(f"  - {path.name}: {entry}" for path, entry in open_entries))
     return updates
+
+
+# configs/paths/ find the run this stage works on through ${run_dir:...}.
+register_run_dir_resolver()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="model_card")

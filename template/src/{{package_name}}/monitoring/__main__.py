@@ -21,15 +21,16 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from ..core.artifacts import weights_sha256
 from ..core.config import CONFIG_DIR, to_plain
 from ..core.drift.detector import DRIFT, DriftReport, DriftSettings, detect_drift
 from ..core.drift.features import feature_extractor
 from ..core.drift.inputs import read_batch
 from ..core.drift.profile import extract_features, load_profile
 from ..core.errors import ProjectError, exit_on_user_error
+from ..core.fingerprints import weights_sha256
 from ..core.inference import saved_preprocessor
 from ..core.reporting import write_json
+from ..core.run_lookup import register_run_dir_resolver
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,10 @@ def run_drift_check(cfg: DictConfig) -> DriftReport:
 def exit_status(report: DriftReport, fail_on_drift: bool) -> int:
     """1 when drift is flagged and the stage should fail on it, else 0."""
     return 1 if fail_on_drift and report.status == DRIFT else 0
+
+
+# configs/paths/ find the run this stage works on through ${run_dir:...}.
+register_run_dir_resolver()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="drift")

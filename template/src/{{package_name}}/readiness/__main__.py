@@ -20,10 +20,10 @@ folder. Each requirement of the project becomes a check with a status:
   no fairness checks or explanations when generated).
 
 Every report names the weights it measured (``weights_sha256``, or ``model.sha256`` in
-``explanations.json``; see ``artifacts.weights_sha256``). A report of other weights than
+``explanations.json``; see ``fingerprints.weights_sha256``). A report of other weights than
 the current model's is stale: its check fails, naming the report and the command that
 measures the current model. The tests line is tied to the code instead: ``make test-all``
-records a hash of ``src/`` and ``tests/`` (``artifacts.code_sha256``) in its result file.
+records a hash of ``src/`` and ``tests/`` (``fingerprints.code_sha256``) in its result file.
 
 Every check can fail: the test metric below its target, the model over its deployment
 target's size budget (every target has one), latency or throughput off target, parity off
@@ -55,13 +55,14 @@ import hydra
 import yaml
 from omegaconf import DictConfig
 
-from ..core.artifacts import code_sha256, weights_sha256
 from ..core.config import CONFIG_DIR, PROJECT_ROOT, to_plain
 from ..core.errors import ProjectError, exit_on_user_error
+from ..core.fingerprints import code_sha256, weights_sha256
 from ..core.inference import weights_megabytes
 from ..core.metrics import is_better
 from ..core.placeholders import PLACEHOLDER, unfilled_entries
 from ..core.reporting import write_json
+from ..core.run_lookup import register_run_dir_resolver
 from ..core.waivers import WHERE as WAIVERS_WHERE
 from ..core.waivers import read_waivers
 
@@ -691,6 +692,10 @@ def run_readiness(cfg: DictConfig) -> tuple[bool, list[Check]]:
         reasons = ", ".join(f"{check.name} ({check.status})" for check in blockers)
         print(f"\nready for release: NO, blocked by {reasons} (details in {output})")
     return ready, checks
+
+
+# configs/paths/ find the run this stage works on through ${run_dir:...}.
+register_run_dir_resolver()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="readiness")

@@ -27,6 +27,7 @@ from ..core.errors import CheckpointError, ProjectError, exit_on_user_error
 from ..core.explanation_report import model_identity
 from ..core.inference import load_trained_model
 from ..core.reporting import write_json
+from ..core.run_lookup import register_run_dir_resolver
 from .plots import write_plots
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,10 @@ def run_explain(cfg: DictConfig) -> dict[str, Any]:
     )
     log.info("wrote %s and %d plot(s)", settings["paths"]["explanations"], len(report["plots"]))
     return report
+
+
+# configs/paths/ find the run this stage works on through ${run_dir:...}.
+register_run_dir_resolver()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="explain")

@@ -24,11 +24,12 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
-from ..core.artifacts import weights_sha256
 from ..core.atomic import write_text_atomically
 from ..core.config import CONFIG_DIR, to_plain
 from ..core.errors import ProjectError, exit_on_user_error
+from ..core.fingerprints import weights_sha256
 from ..core.reporting import write_json
+from ..core.run_lookup import register_run_dir_resolver
 from .checks import (
     CLASSIFICATION,
     THRESHOLD_OPTIMIZER,
@@ -178,6 +179,10 @@ def run_fairness(cfg: DictConfig) -> dict[str, Any]:
     log.info("fairness report\n%s", markdown)
     log.info("fairness checks %s; wrote %s and %s", "passed" if report["passed"] else "FAILED", output, table)
     return report
+
+
+# configs/paths/ find the run this stage works on through ${run_dir:...}.
+register_run_dir_resolver()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="fairness")

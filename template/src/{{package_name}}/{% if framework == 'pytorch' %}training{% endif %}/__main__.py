@@ -26,7 +26,7 @@ from ..core.errors import exit_on_user_error
 from ..core.metrics import metric_function
 from ..core.reporting import write_json
 from ..core.reproducibility import seed_everything
-from ..core.runs import finish_run, is_resume, start_run
+from ..core.runs import finish_run, is_resume, register_training_resolver, start_run
 from ..data import build_data
 from ..models.factory import build_model
 from .trainer import Trainer, TrainerSettings, loss_for_task
@@ -70,6 +70,10 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     finish_run(artifacts.run_dir)
     log.info("best epoch %s; run folder %s; next: make evaluate", result.best_epoch, artifacts.run_dir)
     return record
+
+
+# configs/train.yaml names this run's folder through ${training_run_dir:...}.
+register_training_resolver()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")

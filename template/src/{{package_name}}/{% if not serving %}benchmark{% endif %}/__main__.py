@@ -28,7 +28,7 @@ The chosen run's ``benchmark.json`` (``paths.benchmark``), read by the readiness
 
     {
       "model": "artifacts/runs/<run>/checkpoints/best.pt",  # the checkpoint or model folder measured
-      "weights_sha256": "3f1c...",               # its weights (artifacts.weights_sha256)
+      "weights_sha256": "3f1c...",               # its weights (fingerprints.weights_sha256)
       "split": "test",
       "num_examples": 90,                        # examples of the split available
       "environment": {"device": "cpu", "threads": 4, "cpu_count": 8,
@@ -64,12 +64,13 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from ..core.artifacts import weights_sha256
+from ..core.fingerprints import weights_sha256
 from ..core.config import CONFIG_DIR, SPLITS, settings_from_mapping, to_plain
 from ..core.devices import resolve_device
 from ..core.errors import ProjectError, exit_on_user_error
 from ..core.inference import evaluation_loader, load_trained_model
 from ..core.reporting import write_json
+from ..core.run_lookup import register_run_dir_resolver
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,10 @@ def run_benchmark(cfg: DictConfig) -> dict[str, Any]:
     print(format_table(report))
     log.info("wrote %s", output)
     return report
+
+
+# configs/paths/ find the run this stage works on through ${run_dir:...}.
+register_run_dir_resolver()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="benchmark")

@@ -34,11 +34,12 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
-from ..core.artifacts import weights_sha256
 from ..core.config import CONFIG_DIR, settings_from_mapping, to_plain
 from ..core.errors import ProjectError, exit_on_user_error
+from ..core.fingerprints import weights_sha256
 from ..core.inference import saved_config, saved_data
 from ..core.reporting import write_json
+from ..core.run_lookup import register_run_dir_resolver
 from ..core.service.backends import open_backend
 from ..core.service.instances import create_codec, example_instances
 from ..core.service.model import ModelSource, resolve_model_source
@@ -452,6 +453,10 @@ def _sample_response(server: ServerProcess, body: bytes, headers: Mapping[str, s
 
 def _rounded(values: Mapping[str, float]) -> dict[str, float]:
     return {key: round(value, 1) if isinstance(value, float) else value for key, value in values.items()}
+
+
+# configs/paths/ find the run this stage works on through ${run_dir:...}.
+register_run_dir_resolver()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="loadtest")

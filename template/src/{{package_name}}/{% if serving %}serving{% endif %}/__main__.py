@@ -26,6 +26,7 @@ from omegaconf import DictConfig
 
 from ..core.config import CONFIG_DIR, to_plain
 from ..core.errors import exit_on_user_error
+from ..core.run_lookup import register_run_dir_resolver
 from ..core.service.model import resolve_model_source
 from ..core.service.settings import ServeSettings
 from .factory import APP_FACTORY, CONFIG_ENV
@@ -79,6 +80,10 @@ def run_server(cfg: DictConfig) -> None:
         timeout_worker_healthcheck=settings.worker_healthcheck_s,
         server_header=False,
     )
+
+
+# configs/paths/ find the run this stage works on through ${run_dir:...}.
+register_run_dir_resolver()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="serve")

@@ -23,9 +23,9 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from ..artifacts import weights_sha256
 from ..atomic import write_text_atomically
 from ..errors import ProjectError
+from ..fingerprints import weights_sha256
 from . import PROFILE_FILE
 
 PACKAGE = __name__.split(".")[0]

@@ -10,8 +10,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import weights_sha256
 from ..errors import ProjectError
+from ..fingerprints import weights_sha256
 from ..inference import saved_config, saved_data
 from .features import feature_extractor
 from .inputs import training_inputs

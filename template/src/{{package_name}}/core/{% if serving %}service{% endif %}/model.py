@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from ...data import load_preprocessor
-from ..artifacts import weights_sha256
 from ..errors import ProjectError
+from ..fingerprints import weights_sha256
 from ..inference import saved_preprocessor
 from .schemas import CLASSIFICATION
 from .settings import ServeSettings
