@@ -420,7 +420,7 @@ def run_loadtest(cfg: DictConfig) -> dict[str, Any]:
     report["targets"] = release_targets(report, settings, serve)
     write_json(Path(config["paths"]["loadtest"]), report)
     print(format_report(report))
-    print(f"\nwrote {config['output']}")
+    print(f"\nwrote {config['paths']['loadtest']}")
     return report
 
 
