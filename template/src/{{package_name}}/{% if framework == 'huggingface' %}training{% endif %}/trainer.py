@@ -46,6 +46,7 @@ from ..core.errors import CheckpointError, NonFiniteLossError, ProjectError
 from ..core.metrics import metric_direction
 from .callbacks import Callback, FitResult, FitState
 from .optimization import build_optimizer, build_scheduler
+from .settings import TrainerSettings
 
 log = logging.getLogger(__name__)
 
@@ -53,31 +54,6 @@ MetricFunction = Callable[[np.ndarray, np.ndarray], Mapping[str, Any]]
 TRAINER_STATE = "trainer_state.json"  # written by the Trainer after every other file of a checkpoint
 TIMINGS = ("_runtime", "_per_second")  # suffixes of the Trainer's timing entries, not metrics
 
-
-@dataclass(frozen=True)
-class TrainerSettings:
-    """The ``trainer`` config group (``configs/trainer/default.yaml``, the one place defaults live)."""
-
-    max_epochs: int
-    optimizer: Mapping[str, Any]
-    scheduler: Mapping[str, Any] | None
-    accumulate_grad_batches: int
-    grad_clip_norm: float | None
-    monitor: str
-    early_stopping_patience: int | None
-    accelerator: str
-    mixed_precision: str
-    finite_check_interval: int
-    log_every_n_steps: int
-    limit_train_batches: int | None
-    limit_val_batches: int | None
-    resume: bool | str
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "TrainerSettings":
-        settings: TrainerSettings = settings_from_mapping(cls, values, group="trainer", error=ProjectError)
-        check_run_settings(settings)
-        return settings
 
 
 class StopOnNonFiniteLoss(TrainerCallback):

@@ -36,6 +36,7 @@ from ..core.metrics import is_better
 from ..core.predict import collect_outputs, forward, move_to_device
 from .callbacks import Callback, FitResult, FitState, overrides
 from .optimization import build_optimizer, build_scheduler
+from .settings import TrainerSettings
 
 log = logging.getLogger(__name__)
 
@@ -51,31 +52,6 @@ PROGRESS = (
     "history",
 )
 
-
-@dataclass(frozen=True)
-class TrainerSettings:
-    """The ``trainer`` config group (``configs/trainer/default.yaml``, the one place defaults live)."""
-
-    max_epochs: int
-    optimizer: Mapping[str, Any]
-    scheduler: Mapping[str, Any] | None
-    accumulate_grad_batches: int
-    grad_clip_norm: float | None
-    monitor: str
-    early_stopping_patience: int | None
-    accelerator: str
-    mixed_precision: str
-    finite_check_interval: int
-    log_every_n_steps: int
-    limit_train_batches: int | None
-    limit_val_batches: int | None
-    resume: bool | str
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "TrainerSettings":
-        settings: TrainerSettings = settings_from_mapping(cls, values, group="trainer", error=ProjectError)
-        check_run_settings(settings)
-        return settings
 
 
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
