@@ -73,19 +73,20 @@ def test_shared_training_modules_are_one_source_for_both_frameworks(module: str)
     unconditional ``training/`` folder, and render beside either framework's trainer."""
     assert (PACKAGE / "training" / module).is_file(), module
     for framework in FRAMEWORKS:
-        framework_folder = defining(framework, ast.ClassDef, "TrainerSettings").parent
+        framework_folder = defining(framework, ast.ClassDef, "Trainer").parent
         assert not (framework_folder / module).exists(), f"{framework} keeps its own copy of {module}"
 
 
-def test_trainer_settings_have_the_same_fields_and_no_defaults_in_both_frameworks() -> None:
-    settings = {
-        framework: classes(defining(framework, ast.ClassDef, "TrainerSettings"))["TrainerSettings"]
-        for framework in FRAMEWORKS
-    }
-    assert field_names(settings["pytorch"]) == field_names(settings["huggingface"])
-    for framework, node in settings.items():
-        defaults = [item.target.id for item in node.body if isinstance(item, ast.AnnAssign) and item.value is not None]
-        assert not defaults, f"{framework} TrainerSettings carries defaults {defaults}; the YAML is their one place"
+def test_trainer_settings_are_one_class_without_defaults_for_both_frameworks() -> None:
+    """One ``TrainerSettings`` (``training/settings.py``) that both trainers import; the YAML
+    (``configs/trainer/default.yaml``) is the one place of its defaults."""
+    node = classes(PACKAGE / "training" / "settings.py")["TrainerSettings"]
+    defaults = [item.target.id for item in node.body if isinstance(item, ast.AnnAssign) and item.value is not None]
+    assert field_names(node) and not defaults, f"TrainerSettings carries defaults {defaults}"
+    for framework in FRAMEWORKS:
+        trainer = defining(framework, ast.ClassDef, "Trainer")
+        assert "from .settings import TrainerSettings" in trainer.read_text(encoding="utf-8"), framework
+        assert "TrainerSettings" not in classes(trainer), f"{framework} defines its own TrainerSettings"
 
 
 def test_both_trainers_fit_and_both_evaluations_share_their_names() -> None:

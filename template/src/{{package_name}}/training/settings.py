@@ -33,4 +33,3 @@ class TrainerSettings:
         settings: TrainerSettings = settings_from_mapping(cls, values, group="trainer", error=ProjectError)
         check_run_settings(settings)
         return settings
-

@@ -12,7 +12,6 @@ files changed or whose save was interrupted (``core/checkpoint.py``).
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -40,8 +39,7 @@ from ..core.checkpoint import (
     record_folder_checksums,
     verify_folder,
 )
-from ..core.config import settings_from_mapping
-from ..core.devices import check_run_settings, resolve_device
+from ..core.devices import resolve_device
 from ..core.errors import CheckpointError, NonFiniteLossError, ProjectError
 from ..core.metrics import metric_direction
 from .callbacks import Callback, FitResult, FitState
@@ -53,7 +51,6 @@ log = logging.getLogger(__name__)
 MetricFunction = Callable[[np.ndarray, np.ndarray], Mapping[str, Any]]
 TRAINER_STATE = "trainer_state.json"  # written by the Trainer after every other file of a checkpoint
 TIMINGS = ("_runtime", "_per_second")  # suffixes of the Trainer's timing entries, not metrics
-
 
 
 class StopOnNonFiniteLoss(TrainerCallback):

@@ -11,7 +11,6 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +28,7 @@ from ..core.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from ..core.config import settings_from_mapping
-from ..core.devices import check_run_settings, resolve_device
+from ..core.devices import resolve_device
 from ..core.errors import CheckpointError, NonFiniteLossError, ProjectError
 from ..core.metrics import is_better
 from ..core.predict import collect_outputs, forward, move_to_device
@@ -51,7 +49,6 @@ PROGRESS = (
     "stopped_early",
     "history",
 )
-
 
 
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
