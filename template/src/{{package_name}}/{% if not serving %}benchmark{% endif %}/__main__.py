@@ -64,10 +64,10 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from ..core.fingerprints import weights_sha256
 from ..core.config import CONFIG_DIR, SPLITS, settings_from_mapping, to_plain
 from ..core.devices import resolve_device
 from ..core.errors import ProjectError, exit_on_user_error
+from ..core.fingerprints import weights_sha256
 from ..core.inference import evaluation_loader, load_trained_model
 from ..core.reporting import write_json
 from ..core.run_lookup import register_run_dir_resolver
