@@ -62,7 +62,7 @@ def test_hugging_face_option_variants_render_cleanly(copie, answers: dict) -> No
         # the same tracker callback as PyTorch projects (training/callbacks.py protocol)
         assert tracking == {
             "_target_": "my_ml_project.training.tracking.TensorBoardTracker",
-            "log_dir": "${paths.artifacts_dir}/tensorboard",
+            "log_dir": "${paths.tensorboard}",  # the run's folder (configs/paths/)
         }
 
 
