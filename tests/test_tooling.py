@@ -69,7 +69,7 @@ def test_github_workflow_installs_cpu_torch_lints_and_runs_the_project_tests(cop
     makefile = (project / "Makefile").read_text()
     assert "test:" in makefile and "-m pytest" in makefile  # `make test` is the project's test command
     # Two tiers: `make test` leaves the end-to-end tests out; `make test-all` (CI) writes the gate's file.
-    assert '\t$(PYTHON) -m pytest -m "not e2e"\n' in makefile
+    assert '\t$(PYTHON) -m pytest -m "not e2e" -n $(TEST_WORKERS)\n' in makefile and "TEST_WORKERS ?= auto" in makefile
     assert "\t$(PYTHON) -m pytest --junitxml=$(ARTIFACTS_DIR)/test-results.xml\n" in makefile
     pyproject = (project / "pyproject.toml").read_text()  # an unregistered marker is an error, not a no-op
     assert 'addopts = "-ra --strict-markers"' in pyproject and 'markers = ["e2e: end-to-end runs' in pyproject
