@@ -13,6 +13,7 @@ reference profile).
 """
 
 import logging
+from dataclasses import asdict
 from typing import Any
 
 import hydra
@@ -57,15 +58,7 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     write_text_atomically(artifacts.resolved_config, OmegaConf.to_yaml(OmegaConf.create(settings)))
     write_json(artifacts.preprocessor, data.preprocessor.to_dict())
     result = trainer.fit(data.loader("train"), data.loader("val"))
-    record = {
-        "epochs_completed": result.epochs_completed,
-        "global_step": result.global_step,
-        "best_epoch": result.best_epoch,
-        "best_checkpoint": result.best_checkpoint,
-        f"best_val_{trainer.settings.monitor}": result.best_metric,
-        "stopped_early": result.stopped_early,
-        "history": result.history,
-    }
+    record = {f"best_val_{trainer.settings.monitor}" if key == "best_metric" else key: value for key, value in asdict(result).items()}
     write_json(artifacts.history, record)
     finish_run(artifacts.run_dir)
     log.info("best epoch %s; run folder %s; next: make evaluate", result.best_epoch, artifacts.run_dir)
