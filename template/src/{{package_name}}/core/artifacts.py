@@ -43,4 +43,3 @@ class ArtifactPaths:
         """Create the folders (idempotent) and return ``self`` for chaining."""
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         return self
-

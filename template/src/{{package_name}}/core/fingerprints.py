@@ -8,7 +8,6 @@ import hashlib
 from pathlib import Path
 
 
-
 def weights_sha256(path: Path) -> str:
     """SHA-256 of a model's weights: a weights file, or a model folder's ``*.safetensors`` files.
 

@@ -166,7 +166,9 @@ class ProjectCallbacks(TrainerCallback):
     checksums of each checkpoint once saved (the manifest comes last, so a kill mid-save leaves
     none) and of the best one, verified when it is loaded at the end."""
 
-    def __init__(self, callbacks: Sequence[Callback], settings: TrainerSettings, checkpoint_dir: Path) -> None:
+    def __init__(
+        self, callbacks: Sequence[Callback], settings: TrainerSettings, checkpoint_dir: Path
+    ) -> None:
         self.callbacks = list(callbacks)
         self.state = FitState(max_epochs=settings.max_epochs)
         self.log_every_n_steps, self.last_logged = settings.log_every_n_steps, 0
@@ -207,7 +209,9 @@ class ProjectCallbacks(TrainerCallback):
         **kwargs: Any,
     ) -> None:
         loss, every = (logs or {}).get("loss"), self.log_every_n_steps
-        if loss is not None and not math.isfinite(loss):  # read only when logged: every finite_check_interval steps
+        if loss is not None and not math.isfinite(
+            loss
+        ):  # read only when logged: every finite_check_interval steps
             raise NonFiniteLossError(
                 f"training loss became {loss} by step {state.global_step} (epoch {state.epoch or 0:.2f}; "
                 f"losses are averaged over {args.logging_steps} steps). Checkpoints in {self.checkpoint_dir} "

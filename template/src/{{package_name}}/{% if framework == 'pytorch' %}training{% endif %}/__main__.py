@@ -58,7 +58,10 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     write_text_atomically(artifacts.resolved_config, OmegaConf.to_yaml(OmegaConf.create(settings)))
     write_json(artifacts.preprocessor, data.preprocessor.to_dict())
     result = trainer.fit(data.loader("train"), data.loader("val"))
-    record = {f"best_val_{trainer.settings.monitor}" if key == "best_metric" else key: value for key, value in asdict(result).items()}
+    record = {
+        f"best_val_{trainer.settings.monitor}" if key == "best_metric" else key: value
+        for key, value in asdict(result).items()
+    }
     write_json(artifacts.history, record)
     finish_run(artifacts.run_dir)
     log.info("best epoch %s; run folder %s; next: make evaluate", result.best_epoch, artifacts.run_dir)
