@@ -6,9 +6,7 @@ Each training run writes into its own folder (``paths.run_dir``, see runs.py), a
 release stages read and write inside the run they are pointed at, so runs never overwrite
 each other.
 
-``export`` writes a self-contained folder (``paths.export_dir``: the ONNX model(s) and the
-fitted preprocessing) that serving loads and that can be copied to a device as a whole;
-the names of the files inside it are the export format's, below.
+The names of the files inside an export folder are the export format's (``export/onnx_model.py``).
 """
 
 from collections.abc import Mapping
@@ -45,29 +43,3 @@ class ArtifactPaths:
         """Create the folders (idempotent) and return ``self`` for chaining."""
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         return self
-
-
-@dataclass(frozen=True)
-class ExportFiles:
-    """The files of one export folder (``paths.export_dir``).
-
-    A model larger than the exporter's single-file limit keeps its weights in a side file
-    named after it (``model.onnx.data``); ``export/onnx_model.py: model_files`` lists them.
-    """
-
-    root: Path
-
-    @property
-    def onnx_model(self) -> Path:
-        """fp32 ONNX: input ``inputs`` (dynamic batch), output ``logits``."""
-        return self.root / "model.onnx"
-
-    @property
-    def onnx_int8_model(self) -> Path:
-        """The same graph with dynamically quantized INT8 weights (when quantization is on)."""
-        return self.root / "model.int8.onnx"
-
-    @property
-    def preprocessor(self) -> Path:
-        """The fitted preprocessing of the exported checkpoint, to turn raw inputs into ``inputs``."""
-        return self.root / "preprocessor.json"

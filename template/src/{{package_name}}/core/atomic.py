@@ -8,7 +8,6 @@ only once their writer has ended, and nothing but names of that pattern (or of t
 ``.<name>.<8 characters>.tmp`` and ``.<name>.tmp``) for exactly the file being written.
 """
 
-import io
 import logging
 import os
 import re
@@ -16,7 +15,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -98,17 +97,6 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
     sync_folder(path.parent)
 
 
-@contextmanager
-def atomic_text_writer(path: Path) -> Iterator[TextIO]:
-    """:func:`atomic_writer` for UTF-8 text."""
-    with atomic_writer(path) as handle:
-        text = io.TextIOWrapper(handle, encoding="utf-8")
-        try:
-            yield text
-        finally:
-            text.detach()  # flushes; the binary handle stays open for atomic_writer to sync and close
-
-
 def create_temporary(path: Path) -> tuple[Path, int]:
     """Create ``.<name>.<pid>.<8 hex digits>.tmp`` for a write of ``path``, never an existing file."""
     while True:
@@ -121,5 +109,5 @@ def create_temporary(path: Path) -> tuple[Path, int]:
 
 def write_text_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` (UTF-8) in one step (see :func:`atomic_writer`)."""
-    with atomic_text_writer(path) as handle:
-        handle.write(text)
+    with atomic_writer(path) as handle:
+        handle.write(text.encode("utf-8"))

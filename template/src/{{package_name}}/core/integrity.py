@@ -11,7 +11,6 @@ sidecar) still loads, with a warning: refusing it would strand every older model
 import hashlib
 import logging
 from pathlib import Path
-from typing import BinaryIO, Protocol
 
 from .atomic import write_text_atomically
 from .errors import CheckpointError
@@ -19,30 +18,14 @@ from .errors import CheckpointError
 log = logging.getLogger(__name__)
 
 PACKAGE = __name__.split(".")[0]
-HASH_CHUNK_BYTES = 1 << 20
 CHECKSUM_SUFFIX = ".sha256"
 RECOVERY = f"Restore it from a backup, or train again (python -m {PACKAGE}.training)."
 
 
-class Digest(Protocol):
-    def update(self, data: bytes, /) -> None: ...
-
-
-def update_with_stream(digest: Digest, handle: BinaryIO) -> None:
-    """Feed the rest of ``handle`` to ``digest`` in chunks (constant memory for any size)."""
-    while chunk := handle.read(HASH_CHUNK_BYTES):
-        digest.update(chunk)
-
-
-def update_with_file(digest: Digest, path: Path) -> None:
-    with path.open("rb") as handle:
-        update_with_stream(digest, handle)
-
-
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    update_with_file(digest, path)
-    return digest.hexdigest()
+    """The SHA-256 of ``path``, read in chunks (constant memory for any size)."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def checksum_path(path: Path) -> Path:

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_text_writer
+from .atomic import write_text_atomically
 
 
 def json_safe(value: Any) -> Any:
@@ -22,6 +22,4 @@ def json_safe(value: Any) -> Any:
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` as indented JSON, atomically, creating the folder if needed."""
-    with atomic_text_writer(path) as handle:
-        json.dump(json_safe(payload), handle, indent=2, sort_keys=False)
-        handle.write("\n")
+    write_text_atomically(path, json.dumps(json_safe(payload), indent=2) + "\n")

@@ -42,6 +42,7 @@ from ..core.checkpoint import (
 from ..core.devices import resolve_device
 from ..core.errors import CheckpointError, NonFiniteLossError, ProjectError
 from ..core.metrics import metric_direction
+from ..core.runs import is_resume
 from .callbacks import Callback, FitResult, FitState
 from .optimization import build_optimizer, build_scheduler
 from .settings import TrainerSettings
@@ -51,49 +52,6 @@ log = logging.getLogger(__name__)
 MetricFunction = Callable[[np.ndarray, np.ndarray], Mapping[str, Any]]
 TRAINER_STATE = "trainer_state.json"  # written by the Trainer after every other file of a checkpoint
 TIMINGS = ("_runtime", "_per_second")  # suffixes of the Trainer's timing entries, not metrics
-
-
-class StopOnNonFiniteLoss(TrainerCallback):
-    """Ends training when a logged loss is NaN or infinite (read only when the Trainer logs it,
-    every ``finite_check_interval`` steps: reading it every step makes the host wait)."""
-
-    def __init__(self, checkpoint_dir: Path) -> None:
-        self.checkpoint_dir = checkpoint_dir
-
-    def on_log(
-        self,
-        args: TrainingArguments,
-        state: TrainerState,
-        control: TrainerControl,
-        logs: dict[str, float] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(loss):
-            raise NonFiniteLossError(
-                f"training loss became {loss} by step {state.global_step} (epoch {state.epoch or 0:.2f}; "
-                f"losses are averaged over {args.logging_steps} steps). Checkpoints in {self.checkpoint_dir} "
-                "hold the last good epochs. Lower trainer.learning_rate, keep trainer.grad_clip_norm set, "
-                "or look for extreme values in the data."
-            )
-
-
-class RecordCheckpointChecksums(TrainerCallback):
-    """Hashes each checkpoint's files once the Trainer has saved them (the manifest comes last,
-    so a kill mid-save leaves none), and verifies the best checkpoint it loads at the end."""
-
-    def on_save(
-        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
-    ) -> None:
-        folder = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
-        if args.should_save and folder.is_dir():
-            record_folder_checksums(folder)
-
-    def on_train_end(
-        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
-    ) -> None:
-        if args.load_best_model_at_end and state.best_model_checkpoint:
-            verify_folder(Path(state.best_model_checkpoint), "best checkpoint")
 
 
 def save_weights_as_loaded(model: PreTrainedModel) -> None:
@@ -117,9 +75,9 @@ def checkpoint_is_usable(folder: Path) -> bool:
 def resume_checkpoint(resume: bool | str, checkpoint_dir: Path) -> str | None:
     """The checkpoint ``trainer.resume`` asks for (none, the newest complete one, or a path),
     verified; ``trainer.resume=true`` skips (and logs) checkpoints whose save was interrupted."""
-    if resume is False or (isinstance(resume, str) and resume.lower() == "false"):
+    if resume is False or str(resume).lower() == "false":
         return None
-    if resume is True or (isinstance(resume, str) and resume.lower() in ("true", "last")):
+    if is_resume(resume):
         prefix = f"{PREFIX_CHECKPOINT_DIR}-"
         steps = {
             path: int(path.name.removeprefix(prefix))
@@ -201,15 +159,20 @@ def epoch_records(log_history: Sequence[Mapping[str, Any]]) -> list[dict[str, fl
 
 
 class ProjectCallbacks(TrainerCallback):
-    """Runs the project's callbacks and logging from the Trainer's events: batch end on each
-    (sub-)step (the loss is not exposed: ``None``), validation end on its evaluation and epoch
-    end on its save, which follows, so the checkpoint is written first as in the PyTorch variant.
-    The loss is logged every ``log_every_n_steps`` steps, at the first step the Trainer logs."""
+    """The project's part of the Trainer's events: its callbacks (batch end on each (sub-)step,
+    the loss not exposed: ``None``; validation end on each evaluation; epoch end on the save that
+    follows, so the checkpoint is written first as in the PyTorch variant), the loss logged every
+    ``log_every_n_steps`` steps (at the first step the Trainer logs), the NaN/Inf check, and the
+    checksums of each checkpoint once saved (the manifest comes last, so a kill mid-save leaves
+    none) and of the best one, verified when it is loaded at the end."""
 
-    def __init__(self, callbacks: Sequence[Callback], max_epochs: int, log_every_n_steps: int) -> None:
+    def __init__(
+        self, callbacks: Sequence[Callback], settings: TrainerSettings, checkpoint_dir: Path
+    ) -> None:
         self.callbacks = list(callbacks)
-        self.state = FitState(max_epochs=max_epochs)
-        self.log_every_n_steps, self.last_logged = log_every_n_steps, 0
+        self.state = FitState(max_epochs=settings.max_epochs)
+        self.log_every_n_steps, self.last_logged = settings.log_every_n_steps, 0
+        self.checkpoint_dir = checkpoint_dir
 
     def _sync(self, state: TrainerState) -> FitState:
         self.state.epoch = math.floor((state.epoch or 0) + 1e-6)
@@ -246,6 +209,15 @@ class ProjectCallbacks(TrainerCallback):
         **kwargs: Any,
     ) -> None:
         loss, every = (logs or {}).get("loss"), self.log_every_n_steps
+        if loss is not None and not math.isfinite(
+            loss
+        ):  # read only when logged: every finite_check_interval steps
+            raise NonFiniteLossError(
+                f"training loss became {loss} by step {state.global_step} (epoch {state.epoch or 0:.2f}; "
+                f"losses are averaged over {args.logging_steps} steps). Checkpoints in {self.checkpoint_dir} "
+                "hold the last good epochs. Lower trainer.learning_rate, keep trainer.grad_clip_norm set, "
+                "or look for extreme values in the data."
+            )
         if every and loss is not None and state.global_step // every > self.last_logged // every:
             log.info("step %d loss %.4f", state.global_step, loss)
             self.last_logged = state.global_step
@@ -267,12 +239,21 @@ class ProjectCallbacks(TrainerCallback):
     def on_save(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> TrainerControl:
+        folder = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
+        if args.should_save and folder.is_dir():
+            record_folder_checksums(folder)
         records = epoch_records(state.log_history)
         for callback in self.callbacks:
             callback.on_epoch_end(self._sync(state), records[-1] if records else {})
         if self.state.should_stop:
             control.should_training_stop = True
         return control
+
+    def on_train_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        if args.load_best_model_at_end and state.best_model_checkpoint:
+            verify_folder(Path(state.best_model_checkpoint), "best checkpoint")
 
 
 def limited(dataset: Any, batches: int | None, batch_size: int) -> Any:
@@ -382,13 +363,8 @@ class Trainer:
             save_weights_as_loaded(self.model)
         train_data = limited(train_data, settings.limit_train_batches, self.batch_size)
         val_data = limited(val_data, settings.limit_val_batches, self.eval_batch_size)
-        project_callbacks = ProjectCallbacks(self.callbacks, settings.max_epochs, settings.log_every_n_steps)
-        all_callbacks: list[TrainerCallback] = [
-            StopOnNonFiniteLoss(self.checkpoint_dir),
-            RecordCheckpointChecksums(),
-            project_callbacks,
-            *self.native_callbacks,
-        ]
+        project_callbacks = ProjectCallbacks(self.callbacks, settings, self.checkpoint_dir)
+        all_callbacks: list[TrainerCallback] = [project_callbacks, *self.native_callbacks]
         if settings.early_stopping_patience:
             all_callbacks.append(
                 EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience)

@@ -13,6 +13,7 @@ reference profile).
 """
 
 import logging
+from dataclasses import asdict
 from typing import Any
 
 import hydra
@@ -58,13 +59,8 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     write_json(artifacts.preprocessor, data.preprocessor.to_dict())
     result = trainer.fit(data.loader("train"), data.loader("val"))
     record = {
-        "epochs_completed": result.epochs_completed,
-        "global_step": result.global_step,
-        "best_epoch": result.best_epoch,
-        "best_checkpoint": result.best_checkpoint,
-        f"best_val_{trainer.settings.monitor}": result.best_metric,
-        "stopped_early": result.stopped_early,
-        "history": result.history,
+        f"best_val_{trainer.settings.monitor}" if key == "best_metric" else key: value
+        for key, value in asdict(result).items()
     }
     write_json(artifacts.history, record)
     finish_run(artifacts.run_dir)

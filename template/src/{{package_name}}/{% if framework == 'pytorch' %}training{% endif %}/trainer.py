@@ -32,6 +32,7 @@ from ..core.devices import resolve_device
 from ..core.errors import CheckpointError, NonFiniteLossError, ProjectError
 from ..core.metrics import is_better
 from ..core.predict import collect_outputs, forward, move_to_device
+from ..core.runs import is_resume
 from .callbacks import Callback, FitResult, FitState, overrides
 from .optimization import build_optimizer, build_scheduler
 from .settings import TrainerSettings
@@ -162,8 +163,8 @@ class Trainer:
         self.scheduler = build_scheduler(
             self.settings.scheduler, self.optimizer, steps_per_epoch * self.settings.max_epochs
         )
-        if self.settings.resume:
-            self._resume_from(self._resume_path())
+        if resume := self.settings.resume:  # true/last: this run's last.pt; otherwise a path
+            self._resume_from(self.last_checkpoint if is_resume(resume) else Path(str(resume)))
         for callback in self.callbacks:
             callback.on_fit_start(self._sync_state())
         while self.epoch < self.settings.max_epochs and not self.stopped_early:
@@ -323,12 +324,6 @@ class Trainer:
             "rng": capture_rng_state(),
             **self.metadata,
         }
-
-    def _resume_path(self) -> Path:
-        resume = self.settings.resume
-        if resume is True or (isinstance(resume, str) and resume.lower() in ("true", "last")):
-            return self.last_checkpoint
-        return Path(str(resume))
 
     def _resume_from(self, path: Path) -> None:
         """Load a checkpoint written by :meth:`state_dict` and continue from its epoch."""

@@ -10,10 +10,15 @@ Weights are stored inside the ``.onnx`` file while the model is below the export
 large-model threshold (1.5 GB, under protobuf's 2 GB limit); a larger model keeps them in
 a side file next to it (``model.onnx.data``). :func:`model_files` lists the side files a
 model refers to, so that measuring or copying a model never forgets them.
+
+:class:`ExportFiles` names the files of an export folder (``paths.export_dir``): the ONNX
+model(s) and the fitted preprocessing, a self-contained folder that serving loads and that
+can be copied to a device as a whole.
 """
 
 import logging
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import onnx
@@ -37,6 +42,32 @@ TORCH_INTERNAL_WARNINGS = (
     r"_check_is_size will be removed",
     r"The tensor attributes .*_flat_weights.* were assigned during export",
 )
+
+
+@dataclass(frozen=True)
+class ExportFiles:
+    """The files of one export folder (``paths.export_dir``).
+
+    A model larger than the exporter's single-file limit keeps its weights in a side file
+    named after it (``model.onnx.data``); :func:`model_files` lists them.
+    """
+
+    root: Path
+
+    @property
+    def onnx_model(self) -> Path:
+        """fp32 ONNX: input ``inputs`` (dynamic batch), output ``logits``."""
+        return self.root / "model.onnx"
+
+    @property
+    def onnx_int8_model(self) -> Path:
+        """The same graph with dynamically quantized INT8 weights (when quantization is on)."""
+        return self.root / "model.int8.onnx"
+
+    @property
+    def preprocessor(self) -> Path:
+        """The fitted preprocessing of the exported checkpoint, to turn raw inputs into ``inputs``."""
+        return self.root / "preprocessor.json"
 
 
 def export_to_onnx(
