@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench.readme_block import replace_block  # noqa: E402
 from tests.demo_disparity import DEMO_DISPARITIES, EXAMPLES, evaluate_demo_disparity  # noqa: E402
 
 REPORT = REPO_ROOT / "bench" / "reports" / "demo_variants.json"
@@ -185,12 +185,7 @@ def readme_table(report: dict[str, Any]) -> str:
 
 
 def write_readme_table(report: dict[str, Any]) -> None:
-    text = README.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(TABLE_START) + r".*?" + re.escape(TABLE_END), re.DOTALL)
-    if not pattern.search(text):
-        raise SystemExit(f"README.md has no {TABLE_START} ... {TABLE_END} block")
-    block = f"{TABLE_START}\n{readme_table(report)}\n{TABLE_END}"
-    README.write_text(pattern.sub(lambda _: block, text), encoding="utf-8")
+    replace_block(README, TABLE_START, TABLE_END, readme_table(report))
 
 
 def main() -> int:

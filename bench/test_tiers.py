@@ -38,6 +38,10 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.readme_block import replace_block  # noqa: E402
+
 REPORT = REPO_ROOT / "bench" / "reports" / "test_tiers.json"
 README = REPO_ROOT / "README.md"
 TABLE_START, TABLE_END = "<!-- test-tiers-table:start -->", "<!-- test-tiers-table:end -->"
@@ -145,12 +149,7 @@ def readme_table(report: dict[str, Any]) -> str:
 
 
 def write_readme_table(report: dict[str, Any]) -> None:
-    text = README.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(TABLE_START) + r".*?" + re.escape(TABLE_END), re.DOTALL)
-    if not pattern.search(text):
-        raise SystemExit(f"README.md has no {TABLE_START} ... {TABLE_END} block")
-    block = f"{TABLE_START}\n{readme_table(report)}\n{TABLE_END}"
-    README.write_text(pattern.sub(lambda _: block, text), encoding="utf-8")
+    replace_block(README, TABLE_START, TABLE_END, readme_table(report))
 
 
 def failures(report: dict[str, Any]) -> list[str]:
