@@ -14,6 +14,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+# The drift reference profile, written beside the trained model by evaluation (core/drift/).
+PROFILE_FILE = "reference_profile.json"
+
 
 @dataclass(frozen=True)
 class ArtifactPaths:

@@ -7,8 +7,5 @@
 * ``inputs.py``: the model inputs of the training split, and of a batch file to check;
 * ``reference.py``: writing the profile for a trained model (the evaluation stage does).
 
-The monitoring and serving stages read the profile. This file imports nothing, so that
-code which only needs the profile's file name does not load the rest.
+The monitoring and serving stages read the profile; its file name is ``artifacts.PROFILE_FILE``.
 """
-
-PROFILE_FILE = "reference_profile.json"

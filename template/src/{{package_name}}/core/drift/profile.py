@@ -23,10 +23,10 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from ..artifacts import PROFILE_FILE
 from ..atomic import write_text_atomically
 from ..errors import ProjectError
 from ..fingerprints import weights_sha256
-from . import PROFILE_FILE
 
 PACKAGE = __name__.split(".")[0]
 FORMAT_VERSION = 2  # 2: records the weights it was written for

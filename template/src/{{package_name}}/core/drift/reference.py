@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import ProjectError
 from ..fingerprints import weights_sha256
-from ..inference import saved_config, saved_data
+from ..inference import preprocessor_of, saved_config, saved_data
 from .features import feature_extractor
 from .inputs import training_inputs
 from .profile import ReferenceProfile, extract_features, load_profile, profile_path
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 def build_reference_profile(data: Any, *, seed: int = 0, weights: str = "") -> ReferenceProfile:
     """The profile of ``data``'s training split, as the model reads it (``weights``: the model's hash)."""
-    extractor = feature_extractor(data.preprocessor)
+    extractor = feature_extractor(preprocessor_of(data))
     features = extract_features(extractor, training_inputs(data))
     return ReferenceProfile.build(
         features,

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ...data import load_preprocessor
+from ...data.preprocessing import load_preprocessor
 from ..errors import ProjectError
 from ..fingerprints import weights_sha256
 from ..inference import saved_preprocessor
