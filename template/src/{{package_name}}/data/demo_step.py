@@ -73,7 +73,8 @@ def write_demo_data_for(
     try:
         jobs = [training_data(overrides) for overrides in job_overrides(arguments)]
     except HydraException as error:
-        raise DataError(f"cannot compose configs/train.yaml with {' '.join(arguments)}: {error}") from error
+        message = " ".join(str(error).split())  # one line, as every user error
+        raise DataError(f"cannot compose configs/train.yaml: {message}") from error
     for data, seed in jobs:
         settings = load_settings(data)
         if settings.source != "demo":
