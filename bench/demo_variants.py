@@ -3,7 +3,8 @@
 What it measures
     For each variant (framework x modality) the template in this checkout is rendered with
     the default answers, then for every seed the project's own commands run in a fresh
-    process: ``python -m my_ml_project.training seed=S``, ``python -m my_ml_project.evaluation``
+    process: ``python -m my_ml_project.data.demo seed=S`` (the demo data),
+    ``python -m my_ml_project.training seed=S``, ``python -m my_ml_project.evaluation``
     and ``python -m my_ml_project.fairness``
     (with ``fairness.mitigation=threshold_optimizer`` where the task is binary), each seed
     in its own artifacts folder (``ARTIFACTS_DIR``), so seeds change both the generated demo
@@ -92,6 +93,7 @@ def stage(project: Path, artifacts: Path, *args: str) -> None:
 
 def run_seed(variant: str, project: Path, seed: int) -> dict[str, Any]:
     artifacts = project / "artifacts" / f"seed-{seed}"
+    stage(project, artifacts, f"{PACKAGE}.data.demo", f"seed={seed}")  # what `make train` runs first
     started = time.perf_counter()
     stage(project, artifacts, f"{PACKAGE}.training", f"seed={seed}")
     train_seconds = time.perf_counter() - started

@@ -110,6 +110,7 @@ def test_default_project_finds_the_demo_disparity_and_mitigation_narrows_it(defa
     """The demo's recorded income understates female applicants' means: a gap by sex."""
     src = [default_project / "src"]
     if not list((default_project / "artifacts" / "runs").glob("*/checkpoints/best.pt")):
+        check(run(python("-m", "my_ml_project.data.demo"), default_project, pythonpath=src), "demo data")
         check(run(python("-m", "my_ml_project.training"), default_project, pythonpath=src), "train")
     mitigation = "fairness.mitigation=threshold_optimizer"
     check(run(python("-m", "my_ml_project.fairness", mitigation), default_project, pythonpath=src), "fairness")
@@ -149,6 +150,7 @@ def test_regression_project_passes_its_own_tests(tmp_path: Path) -> None:
         run(python("-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not e2e"), project, pythonpath=src),
         "the regression project's pytest",
     )
+    check(run(python("-m", "credit_limits.data.demo"), project, pythonpath=src), "regression demo data")
     check(run(python("-m", "credit_limits.training"), project, pythonpath=src), "regression train")
     check(run(python("-m", "credit_limits.evaluation"), project, pythonpath=src), "regression evaluate")
     metrics = json.loads((latest_run(project) / "metrics.json").read_text())["metrics"]

@@ -121,6 +121,7 @@ def test_hugging_face_project_passes_its_own_tests(hf_project: tuple[str, Path])
 def test_hugging_face_project_trains_above_chance_and_evaluates(hf_project: tuple[str, Path]) -> None:
     modality, project = hf_project
     src = [project / "src"]
+    check(run(python("-m", "my_ml_project.data.demo"), project, pythonpath=src, env=OFFLINE), "demo data")
     check(run(python("-m", "my_ml_project.training"), project, pythonpath=src, env=OFFLINE), "train")
     run_dir = latest_run(project)  # the run the release stages below read and write
     assert not (run_dir / "metrics.json").exists()  # the test split is the evaluation stage's

@@ -78,7 +78,7 @@ def test_image_answers_reach_the_generated_files(copie) -> None:
     assert train["task"] == "classification" and train["seed"] == 7
     demo = yaml.safe_load((project / "configs/data/demo.yaml").read_text())
     assert demo["source"] == "demo" and demo["format"] == "image_folder"
-    assert demo["demo_dir"] == "${paths.artifacts_dir}/demo_images"
+    assert demo["demo_dir"] == "${paths.artifacts_dir}/demo_data"
     assert demo["sensitive_columns"] == ["background"] and demo["on_corrupt_image"] == "error"
     data_file = yaml.safe_load((project / "configs/data/file.yaml").read_text())
     assert data_file["format"] == "image_folder" and data_file["path"] == "data/images"
@@ -92,7 +92,8 @@ def test_image_answers_reach_the_generated_files(copie) -> None:
     readme = (project / "README.md").read_text()
     assert "models/cnn.py" in readme and "metadata.csv" in readme and "data.on_corrupt_image=skip" in readme
     assert "mlp.py" not in readme and "tables.py" not in readme and "wide_mlp" not in readme
-    assert "data.demo data/demo_images" in (project / "Makefile").read_text()
+    makefile = (project / "Makefile").read_text()
+    assert "\t$(PYTHON) -m $(PACKAGE).data.demo $(ARGS)\n\t$(PYTHON) -m $(PACKAGE).training" in makefile
     assert "circles, squares and triangles" in (project / "docs/datasheet.md").read_text()
 
 
@@ -121,6 +122,7 @@ def image_project(copie_session) -> Path:
 @pytest.mark.slow
 def test_image_project_trains_on_demo_images_and_evaluates(image_project: Path) -> None:
     src = [image_project / "src"]
+    check(run(python("-m", "my_ml_project.data.demo"), image_project, pythonpath=src), "demo data")
     check(run(python("-m", "my_ml_project.training"), image_project, pythonpath=src), "train")
     run_dir = latest_run(image_project)  # the run the release stages below read and write
     assert not (run_dir / "metrics.json").exists()  # the test split is the evaluation stage's

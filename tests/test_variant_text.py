@@ -8,6 +8,7 @@ test suite and its stages through ``PYTHONPATH=<project>/src``, as test_generate
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -156,6 +157,7 @@ def test_text_project_passes_its_own_tests(text_project: Path) -> None:
 @pytest.mark.slow
 def test_text_project_trains_above_chance_and_evaluates(text_project: Path) -> None:
     src = [text_project / "src"]
+    check(run(python("-m", "my_ml_project.data.demo"), text_project, pythonpath=src), "demo data")
     check(run(python("-m", "my_ml_project.training"), text_project, pythonpath=src), "train")
     run_dir = latest_run(text_project)  # the run the release stages below read and write
     assert not (run_dir / "metrics.json").exists()  # the test split is the evaluation stage's
@@ -182,7 +184,11 @@ def test_text_project_trains_above_chance_and_evaluates(text_project: Path) -> N
     fairness = json.loads((run_dir / "fairness.json").read_text())
     assert_demo_disparity_found(fairness, "pytorch-text", mitigation=True)
     assert fairness["features"]["dialect"]["disparities"]["equalized_odds_difference"] >= 0.08
-    check(run(python("-m", "my_ml_project.data.demo", "data/demo.jsonl"), text_project, pythonpath=src), "demo data")
+    # The demo reviews the demo-data step wrote (CSV), as JSON Lines: the other reader.
+    [demo_csv] = (text_project / "artifacts/demo_data").glob("reviews-*-n4000-seed42.csv")
+    (text_project / "data").mkdir(exist_ok=True)
+    reviews = pd.read_csv(demo_csv)
+    reviews.to_json(text_project / "data/demo.jsonl", orient="records", lines=True, force_ascii=False)
     from_file = run(
         python(
             "-m",

@@ -4,6 +4,7 @@ The split depends only on the data and the seed, so evaluation, export and servi
 recompute exactly the split of training instead of storing indices.
 """
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -11,6 +12,8 @@ from sklearn.model_selection import train_test_split
 
 from ..core.config import SPLITS
 from ..core.errors import DataError
+
+PACKAGE = __name__.split(".")[0]
 
 
 def check_source_settings(settings: Any, file_kind: str) -> None:
@@ -25,6 +28,18 @@ def check_source_settings(settings: Any, file_kind: str) -> None:
         raise DataError("data.val_fraction and data.test_fraction must each lie between 0 and 1.")
     if val_fraction + test_fraction >= 0.9:
         raise DataError("data.val_fraction + data.test_fraction must leave at least 10% for training.")
+
+
+def demo_data_path(settings: Any, seed: int, name: str) -> Path:
+    """The demo data of ``data.demo_size`` and ``seed`` (``name`` is the modality's file or folder
+    pattern): written by the demo-data step (data/demo.py), only read here, like a user's files."""
+    path = Path(settings.demo_dir) / name.format(size=settings.demo_size, seed=seed)
+    if not path.exists():
+        raise DataError(
+            f"no demo data at {path}: write it with `make demo-data` (python -m {PACKAGE}.data.demo, "
+            "given the same overrides as this command, e.g. data.demo_size or seed); `make train` does."
+        )
+    return path
 
 
 def split_examples(

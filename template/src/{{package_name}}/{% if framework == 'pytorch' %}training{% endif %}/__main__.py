@@ -28,7 +28,7 @@ from ..core.metrics import metric_function
 from ..core.reporting import write_json
 from ..core.reproducibility import seed_everything
 from ..core.runs import finish_run, is_resume, register_training_resolver, start_run
-from ..data import build_data
+from ..data.dataset import build_data
 from ..models.factory import build_model
 from .trainer import Trainer, TrainerSettings, loss_for_task
 
