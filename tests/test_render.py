@@ -101,6 +101,8 @@ EXPECTED_FILES = [
     "tests/test_trainer.py",
     "configs/drift.yaml",
     "tests/test_drift.py",
+    "tests/test_drift_shifts.py",  # and tests/drift_inputs.py: one of each per modality
+    "tests/drift_inputs.py",
     "configs/hydra/default.yaml",
     "configs/paths/default.yaml",
     "configs/runs.yaml",
@@ -211,6 +213,8 @@ SERVING_FILES = (
         "deploy/alerts.test.yml",
         "deploy/grafana-dashboard.json",
         "tests/test_serve.py",
+        "tests/test_serve_drift.py",
+        "tests/serve_inputs.py",  # one per modality
         "tests/test_deploy.py",
     ],
     [
@@ -245,7 +249,7 @@ FAIRNESS_PACKAGE_FILES = [
     "fairness/mitigation.py",
 ]
 # Rendered only when explainability is not none (shap for tables, integrated_gradients otherwise).
-EXPLAIN_FILES = ["configs/explain.yaml", "tests/test_explain.py"]
+EXPLAIN_FILES = ["configs/explain.yaml", "tests/test_explain.py", "tests/test_attributions.py"]
 EXPLAIN_PACKAGE_FILES = [
     "explanations/__main__.py",
     "explanations/__init__.py",
