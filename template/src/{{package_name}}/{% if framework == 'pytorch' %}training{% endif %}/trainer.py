@@ -65,18 +65,6 @@ def loss_for_task(task: str) -> LossFunction:
     return nn.functional.cross_entropy if task == "classification" else regression_loss
 
 
-@torch.no_grad()
-def clip_gradients(gradients: list[torch.Tensor], max_norm: float) -> None:
-    """``clip_grad_norm_`` for CPU gradients of one dtype, without its per-call regrouping by
-    device and dtype, which on a small model costs more than the clipping (GPUs use foreach)."""
-    if not gradients:
-        return
-    total_norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in gradients]))
-    scale = torch.clamp(max_norm / (total_norm + 1e-6), max=1.0)
-    for gradient in gradients:
-        gradient.mul_(scale)
-
-
 class Trainer:
     """Fits a model, validating every epoch and keeping ``best.pt`` and ``last.pt``; ``metadata``
     (preprocessor, config) goes into every checkpoint, so one is enough to evaluate or serve."""
@@ -115,8 +103,6 @@ class Trainer:
         self.stopped_early = False
         self.history: list[dict[str, float]] = []
         self._trainable = [p for p in self.model.parameters() if p.requires_grad]
-        kinds = {(p.device.type, p.dtype) for p in self._trainable}
-        self._clip_per_tensor = len(kinds) == 1 and next(iter(kinds))[0] == "cpu"
         # foreach=True is the fast path on GPUs; None lets torch fall back on devices without it.
         self._foreach = True if all(p.device.type in ("cpu", "cuda") for p in self._trainable) else None
         self.state = FitState(max_epochs=settings.max_epochs)
@@ -237,17 +223,11 @@ class Trainer:
         scaler passes each call straight through)."""
         if self.settings.grad_clip_norm:
             self.scaler.unscale_(self.optimizer)
-            self._clip(self.settings.grad_clip_norm)
+            nn.utils.clip_grad_norm_(self._trainable, self.settings.grad_clip_norm, foreach=self._foreach)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         if self.scheduler is not None:
             self.scheduler.step()
-
-    def _clip(self, max_norm: float) -> None:
-        if self._clip_per_tensor:
-            clip_gradients([p.grad for p in self._trainable if p.grad is not None], max_norm)
-        else:
-            nn.utils.clip_grad_norm_(self._trainable, max_norm, foreach=self._foreach)
 
     def _raise_if_non_finite(self, losses: list[torch.Tensor], start: int) -> None:
         """Check ``losses[start:]`` with one host sync; name the first non-finite step."""
