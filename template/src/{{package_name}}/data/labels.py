@@ -1,10 +1,20 @@
-"""Class labels: the one place that maps label names to output units and refuses unknown ones."""
+"""Class labels: the one place that finds the classes, maps label names to output units and
+refuses unknown ones (and a training split of one class)."""
 
 from collections.abc import Iterable
 
 import numpy as np
 
 from ..core.errors import DataError
+
+
+def class_names_of(labels: Iterable[object], *, where: str, needs: str) -> tuple[str, ...]:
+    """The sorted class names of the training split's ``labels``; a single class cannot be
+    learned, so it is an error naming ``where`` the labels come from and what is ``needs``-ed."""
+    class_names = tuple(sorted({str(label) for label in labels}))
+    if len(class_names) < 2:
+        raise DataError(f"{where} has a single class ({class_names[0]!r}); classification needs {needs}")
+    return class_names
 
 
 def encode_class_labels(
