@@ -135,7 +135,7 @@ def test_image_project_trains_on_demo_images_and_evaluates(image_project: Path) 
     assert trained["target"]["met"] is True
     preprocessor = json.loads((run_dir / "preprocessor.json").read_text())
     assert preprocessor["image_size"] == 32 and len(preprocessor["mean"]) == len(preprocessor["std"]) == 3
-    demo_folders = list((image_project / "artifacts" / "demo_images").iterdir())
+    demo_folders = list((image_project / "artifacts" / "demo_data").iterdir())
     assert [folder.name for folder in demo_folders] == ["shapes-v3-n1200-seed42"]
     assert (demo_folders[0] / "metadata.csv").is_file()
 
