@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
+# The sweeper `python -m <package>.training -m` runs: its own expansion of a sweep into jobs, so
+# the step writes exactly the data of the jobs training will run (Hydra exports no public one).
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
