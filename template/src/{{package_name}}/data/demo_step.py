@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
-# The sweeper `python -m <package>.training -m` runs: its own expansion of a sweep into jobs, so
-# the step writes exactly the data of the jobs training will run (Hydra exports no public one).
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
@@ -52,7 +50,11 @@ def write_once(path: Path, write: Callable[[Path], object]) -> bool:
 
 
 def job_overrides(arguments: list[str]) -> list[list[str]]:
-    """The overrides of each job the arguments describe: one, or one per job of a sweep."""
+    """The overrides of each job the arguments describe: one, or one per job of a sweep.
+
+    Expanded by the sweeper that `python -m <package>.training -m` runs (Hydra exports no public
+    expansion), so the step writes exactly the data of the jobs training will run.
+    """
     overrides = [argument for argument in arguments if argument not in MULTIRUN_FLAGS]
     parsed = OverridesParser.create().parse_overrides(overrides)
     [jobs] = BasicSweeper.split_arguments(parsed, max_batch_size=None)
