@@ -9,7 +9,7 @@ optimizer step. E.g. ``trainer.optimizer._target_=torch.optim.SGD +trainer.optim
 
 import functools
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -40,6 +40,14 @@ def _partial(config: Mapping[str, Any], key: str) -> functools.partial:
     return factory
 
 
+def _call(factory: Callable[..., Any], config: Mapping[str, Any], key: str, *args: Any, **kwargs: Any) -> Any:
+    """``factory(*args, **kwargs)``; a setting the target refuses is an error naming ``trainer.<key>``."""
+    try:
+        return factory(*args, **kwargs)
+    except (TypeError, ValueError) as error:
+        raise ProjectError(f"trainer.{key} ({config['_target_']}) refused its settings: {error}") from error
+
+
 def parameter_groups(model: nn.Module) -> list[dict[str, Any]]:
     """Trainable parameters split into a decayed group (``ndim >= 2``) and an undecayed one."""
     trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
@@ -63,13 +71,7 @@ def build_optimizer(config: Mapping[str, Any], model: nn.Module) -> torch.optim.
         and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
     ):
         keywords["fused"] = True
-    try:
-        optimizer: torch.optim.Optimizer = factory.func(groups, *factory.args, **keywords)
-    except (TypeError, ValueError) as error:
-        raise ProjectError(
-            f"trainer.optimizer ({config['_target_']}) refused its settings: {error}"
-        ) from error
-    return optimizer
+    return _call(factory.func, config, "optimizer", groups, *factory.args, **keywords)
 
 
 def build_scheduler(
@@ -79,10 +81,4 @@ def build_scheduler(
     (``None`` when the config sets ``trainer.scheduler=null``: a constant rate)."""
     if config is None:
         return None
-    factory = _partial(config, "scheduler")
-    try:
-        return factory(optimizer, total_steps=total_steps)
-    except (TypeError, ValueError) as error:
-        raise ProjectError(
-            f"trainer.scheduler ({config['_target_']}) refused its settings: {error}"
-        ) from error
+    return _call(_partial(config, "scheduler"), config, "scheduler", optimizer, total_steps=total_steps)
