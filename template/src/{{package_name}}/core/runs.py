@@ -95,14 +95,6 @@ def named_run(runs_dir: Path, name: str) -> Run:
     return Run(name, folder, read_record(folder))
 
 
-def last_started_run(runs_dir: Path) -> Run:
-    """The run to resume by default: the most recently started one, finished or not."""
-    runs = list_runs(runs_dir)
-    if not runs:
-        raise no_run_error(runs_dir)
-    return max(runs, key=lambda run: (str(run.record.get("started", "")), run.name))
-
-
 def new_run_dir(runs_dir: Path, name: str | None) -> Path:
     """A folder name for a new run that no run has yet: the time, then ``-<name>`` if given."""
     stem = datetime.now().strftime(TIMESTAMP) + (f"-{name}" if name else "")
@@ -131,8 +123,7 @@ def training_run_dir_resolver(runs_dir: str, run: str, resume: Any, name: Any) -
     Under ``python -m <package>.training`` that is the folder Hydra opened: this resolver
     also names it (``hydra.run.dir``), and a sweep job's is ``hydra.sweep.dir/<job number>``.
     A new run gets a new folder; ``trainer.resume=true`` continues ``paths.run`` in its own
-    folder, where ``latest`` means the run started last, finished or not (a run is resumed
-    because it was interrupted). Called outside Hydra (tests composing the config), it
+    folder (see :func:`run_to_resume`). Called outside Hydra (tests composing the config), it
     picks the same folder itself.
     """
     opened = hydra_output_dir()
@@ -149,8 +140,14 @@ def training_run_dir_resolver(runs_dir: str, run: str, resume: Any, name: Any) -
 
 
 def run_to_resume(runs_dir: Path, run: str) -> Run:
-    """``latest``: the run started last, finished or not (a run is resumed because it stopped)."""
-    return last_started_run(runs_dir) if run == LATEST else named_run(runs_dir, run)
+    """The run ``run`` names; ``latest`` is the run started last, finished or not (a run is
+    resumed because it was interrupted)."""
+    if run != LATEST:
+        return named_run(runs_dir, run)
+    runs = list_runs(runs_dir)
+    if not runs:
+        raise no_run_error(runs_dir)
+    return max(runs, key=lambda run: (str(run.record.get("started", "")), run.name))
 
 
 def check_resumable(run_dir: Path, runs_dir: Path, run: str) -> None:

@@ -17,12 +17,15 @@ PACKAGE = __name__.split(".")[0]
 
 
 def check_source_settings(settings: Any, file_kind: str) -> None:
-    """Refuse an unknown ``data.source``, a file source without a path, and split fractions that
-    leave no validation, test or (enough) training examples."""
+    """Refuse an unknown ``data.source``, a file source without a path, an unknown
+    ``data.missing_values`` policy, and split fractions that leave no validation, test or (enough)
+    training examples."""
     if settings.source not in ("demo", "file"):
         raise DataError(f"data.source must be 'demo' or 'file', got '{settings.source}'.")
     if settings.source == "file" and not settings.path:
         raise DataError(f"data.source=file needs data.path=<{file_kind}>.")
+    if getattr(settings, "missing_values", "error") not in ("error", "drop"):  # tables and texts have it
+        raise DataError(f"data.missing_values must be 'error' or 'drop', got '{settings.missing_values}'.")
     val_fraction, test_fraction = settings.val_fraction, settings.test_fraction
     if not (0 < val_fraction < 1 and 0 < test_fraction < 1):
         raise DataError("data.val_fraction and data.test_fraction must each lie between 0 and 1.")
