@@ -33,10 +33,13 @@ def check_source_settings(settings: Any, file_kind: str) -> None:
         raise DataError("data.val_fraction + data.test_fraction must leave at least 10% for training.")
 
 
-def demo_data_path(settings: Any, seed: int, name: str) -> Path:
-    """The demo data of ``data.demo_size`` and ``seed`` (``name`` is the modality's file or folder
-    pattern): written by the demo-data step (data/demo.py), only read here, like a user's files."""
-    path = Path(settings.demo_dir) / name.format(size=settings.demo_size, seed=seed)
+def source_path(settings: Any, seed: int, demo_name: str) -> Path:
+    """The file or folder to read: the user's ``data.path``, or the demo data of ``data.demo_size``
+    and ``seed`` (``demo_name`` is the modality's file or folder pattern), which the demo-data step
+    (data/demo.py) writes and this only reads, like a user's files."""
+    if settings.source != "demo":
+        return Path(settings.path or "")
+    path = Path(settings.demo_dir) / demo_name.format(size=settings.demo_size, seed=seed)
     if not path.exists():
         raise DataError(
             f"no demo data at {path}: write it with `make demo-data` (python -m {PACKAGE}.data.demo, "
