@@ -4,7 +4,7 @@ What it measures
     The default project is rendered with ``mlscaffold new <tmp>/proj --defaults`` and its
     package ``my_ml_project`` is imported from ``<tmp>/proj/src``. The same tiny MLP
     (16 features -> 32 -> 32 -> 2 classes, dropout 0) is trained on the same seeded
-    synthetic data with the same DataLoader (``TabularDataset`` + ``keep_batch``,
+    synthetic data with the same DataLoader (``InMemoryDataset`` + ``keep_batch``,
     shuffle, ``num_workers=0``) in two ways:
 
     * ``hand``: ``for x, y in loader: zero_grad; cross_entropy; backward; AdamW.step``
@@ -75,7 +75,7 @@ class Config:
 class Project:
     """The generated package's pieces the benchmark uses."""
 
-    dataset: ModuleType
+    in_memory: ModuleType
     loading: ModuleType
     mlp: ModuleType
     metrics: ModuleType
@@ -116,7 +116,7 @@ def render_project(destination: Path) -> Project:
         sys.exit(f"{' '.join(command)} failed ({completed.returncode}):\n{completed.stdout}{completed.stderr}")
     sys.path.insert(0, str(destination / "src"))
     return Project(
-        dataset=importlib.import_module(f"{PACKAGE}.data.dataset"),
+        in_memory=importlib.import_module(f"{PACKAGE}.data.in_memory"),
         loading=importlib.import_module(f"{PACKAGE}.data.loading"),
         mlp=importlib.import_module(f"{PACKAGE}.models.mlp"),
         metrics=importlib.import_module(f"{PACKAGE}.core.metrics"),
@@ -138,7 +138,7 @@ def synthetic_data(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def make_loader(project: Project, data: tuple[np.ndarray, np.ndarray], batch_size: int, *, shuffle: bool) -> DataLoader:
     """The DataLoader both loops use, built like the template's ``TabularData.loader``."""
     return DataLoader(
-        project.dataset.TabularDataset(*data),
+        project.in_memory.InMemoryDataset(*(torch.from_numpy(array) for array in data)),
         batch_size=batch_size,
         shuffle=shuffle,
         num_workers=0,
