@@ -20,23 +20,26 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from ..core.artifacts import ArtifactPaths
-from ..core.atomic import write_text_atomically
 from ..core.config import CONFIG_DIR, to_plain
 from ..core.errors import exit_on_user_error
-from ..core.metrics import metric_function
-from ..core.reporting import write_json
-from ..core.reproducibility import seed_everything
 from ..core.runs import finish_run, is_resume, register_training_resolver, start_run
-from ..data.dataset import build_data
-from ..models.factory import build_model
-from .trainer import Trainer, TrainerSettings, loss_for_task
 
 log = logging.getLogger(__name__)
 
 
 def run_training(cfg: DictConfig) -> dict[str, Any]:
     """The training stage as a function of its config; returns the run's record (``history.json``)."""
+    # The stage's libraries (torch among them) load here rather than at import, so that
+    # `--help` and config errors answer at once (see tests/test_startup.py).
+    from ..core.artifacts import ArtifactPaths
+    from ..core.atomic import write_text_atomically
+    from ..core.metrics import metric_function
+    from ..core.reporting import write_json
+    from ..core.reproducibility import seed_everything
+    from ..data.dataset import build_data
+    from ..models.factory import build_model
+    from .trainer import Trainer, TrainerSettings, loss_for_task
+
     settings = to_plain(cfg)
     seed_everything(settings["seed"], deterministic=settings["deterministic"])
     start_run(settings["paths"], resumed=is_resume(settings["trainer"]["resume"]))
