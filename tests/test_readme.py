@@ -58,3 +58,15 @@ def test_readme_test_tier_table_is_rendered_from_the_stored_report() -> None:
     assert set(report["variants"]) == set(bench.VARIANTS)
     assert all("fast" in entry["tiers"] for entry in report["variants"].values())
     assert [failure for failure in bench.failures(report) if failure.endswith("failed")] == []  # every tier passed
+
+
+def test_readme_startup_table_is_rendered_from_the_stored_report() -> None:
+    """Start-up figures come from bench/startup.py's report; each variant's training commands were measured."""
+    bench = load_bench("startup")
+    report = json.loads(bench.REPORT.read_text())
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(re.escape(bench.TABLE_START) + r"\n(.*?)\n" + re.escape(bench.TABLE_END), readme, re.DOTALL)
+    assert block, "README.md lost its start-up table markers"
+    assert block.group(1) == bench.readme_table(report), "run: python bench/startup.py --readme"
+    assert set(report["variants"]) == set(bench.VARIANTS)
+    assert all(set(timings) == set(bench.COMMANDS) for timings in report["variants"].values())
