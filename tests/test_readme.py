@@ -70,3 +70,26 @@ def test_readme_startup_table_is_rendered_from_the_stored_report() -> None:
     assert block.group(1) == bench.readme_table(report), "run: python bench/startup.py --readme"
     assert set(report["variants"]) == set(bench.VARIANTS)
     assert all(set(timings) == set(bench.COMMANDS) for timings in report["variants"].values())
+
+
+def test_readme_trainer_table_is_rendered_from_the_stored_report() -> None:
+    """The Trainer's figures come from bench/trainer_overhead.py's report: fresh processes, 5+ rounds,
+    both comparisons in every case, and the like-for-like ratio within its target."""
+    bench = load_bench("trainer_overhead")
+    report = json.loads(bench.REPORT.read_text())
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(re.escape(bench.TABLE_START) + r"\n(.*?)\n" + re.escape(bench.TABLE_END), readme, re.DOTALL)
+    assert block, "README.md lost its trainer table markers"
+    assert block.group(1) == bench.readme_table(report), "run: python bench/trainer_overhead.py --readme"
+    assert set(report["cases"]) == set(bench.CASES) and report["rounds"] >= 5
+    for entry in report["cases"].values():
+        assert set(entry["ratios"]) == set(bench.COMPARISONS)
+        assert all(len(runs) == report["rounds"] for runs in entry["runs"].values())
+
+
+def test_every_readme_table_has_a_make_target_that_renders_it() -> None:
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    for name in ("trainer_overhead", "startup", "test_tiers", "demo_variants"):
+        assert f"bench/{name}.py --readme" in makefile, name
+        assert load_bench(name).TABLE_START in readme, name
