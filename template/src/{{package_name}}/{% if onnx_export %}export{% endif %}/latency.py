@@ -32,7 +32,9 @@ def milliseconds(session: ort.InferenceSession, batches: list[np.ndarray]) -> di
     }
 
 
-def measure_latency(session: ort.InferenceSession, inputs: np.ndarray, runs: int) -> dict[str, dict[str, float]]:
+def measure_latency(
+    session: ort.InferenceSession, inputs: np.ndarray, runs: int
+) -> dict[str, dict[str, float]]:
     """Batch-1 latency over ``runs`` single examples (cycling through ``inputs``), and the latency
     of ``inputs`` as one batch (a tenth as many runs: each holds ``len(inputs)`` examples)."""
     singles = [inputs[index % len(inputs)][None] for index in range(runs)]
