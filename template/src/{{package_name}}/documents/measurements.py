@@ -11,7 +11,8 @@ below. These fields are the whole contract between the stages and the documents:
 * ``config.yaml`` (``make train``): ``data.source`` (``demo`` or ``file``), ``data.path``.
 * ``fairness.json`` (``make fairness``): ``threshold``; ``features`` (sensitive column ->
   ``groups`` (group -> metric -> value, with ``count``) and ``disparities`` (name -> value)).
-* ``export.json`` (``make export``): ``files.fp32.mb``, optional ``files.int8.mb``;
+* ``export.json`` (``make export``): ``files.fp32.mb``, optional ``files.int8.mb``; ``latency``
+  (batch-1 median per model) and ``quantization.reason`` (why INT8 ships or not), when present;
   ``parity`` (``max_abs_diff``, null when an output was not finite, ``tolerance``, ``passed``,
   ``num_examples``); ``metrics``
   (``target_metric``, and ``pytorch``, ``fp32``, optional ``int8``: metric -> value);
@@ -158,6 +159,8 @@ class ExportReport:
     metrics: dict[str, dict[str, float | None]]  # pytorch, fp32 and int8 -> metric -> value
     size_budget_mb: float | None
     size_budget_met: bool
+    latency_ms: dict[str, float]  # fp32 (and int8 when it was measured) -> batch-1 median
+    quantization: str | None  # why INT8 ships or not (None: not quantized)
 
 
 def _optional_float(value: Any) -> float | None:
@@ -183,6 +186,10 @@ def read_export(path: Path | None) -> ExportReport | None:
         metrics=metrics,
         size_budget_mb=_field(data, "size_budget.budget_mb", path),
         size_budget_met=bool(_field(data, "size_budget.met", path)),
+        latency_ms={
+            kind: float(entry["batch_1"]["median_ms"]) for kind, entry in data.get("latency", {}).items()
+        },
+        quantization=_field(data, "quantization.reason", path, default=None),
     )
 
 

@@ -97,6 +97,10 @@ def number(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.4f}"
 
 
+def milliseconds(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.3f}"
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A Markdown table; a ``|`` in a cell (a class or group name) is escaped."""
     lines = [header, ["---"] * len(header), *rows]
@@ -204,9 +208,14 @@ def export_block(export: ExportReport | None) -> str:
         return not_measured("export")
     metric = export.target_metric
     sizes = {"pytorch": None, "fp32": export.fp32_mb, "int8": export.int8_mb}
-    labels = {"pytorch": "PyTorch", "fp32": "ONNX fp32", "int8": "ONNX int8 (dynamic quantization)"}
+    labels = {"pytorch": "PyTorch", "fp32": "ONNX fp32", "int8": "ONNX int8"}
     rows = [
-        [labels[kind], size_text(sizes[kind]), number(values.get(metric))]
+        [
+            labels[kind],
+            size_text(sizes[kind]),
+            number(values.get(metric)),
+            milliseconds(export.latency_ms.get(kind)),
+        ]
         for kind, values in export.metrics.items()
     ]
     budget = (
@@ -216,8 +225,10 @@ def export_block(export: ExportReport | None) -> str:
     )
     return "\n\n".join(
         [
-            table(["model", "size (MB)", f"test {metric}"], rows),
-            f"{parity_text(export)} {budget} Source: `export.json`.",
+            table(["model", "size (MB)", f"test {metric}", "batch-1 latency (ms, onnxruntime)"], rows),
+            f"{parity_text(export)} {budget}"
+            + (f" Quantization: {export.quantization}." if export.quantization else "")
+            + " Source: `export.json`.",
         ]
     )
 
