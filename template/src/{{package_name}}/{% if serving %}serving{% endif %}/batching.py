@@ -1,8 +1,10 @@
-"""Running forward passes off the event loop, with or without dynamic batching.
+"""Running the work of prediction requests off the event loop, with or without dynamic batching.
 
-Every forward pass runs on one dedicated inference thread, so the event loop keeps
-accepting and validating requests while the model computes, and the model never sees two
-batches at once (it parallelises each pass with its own intra-op threads instead).
+A request submits its validated instances; everything after that (preprocessing, the
+forward pass, post-processing, the answer's JSON) runs once per batch on one dedicated
+inference thread (``predictor.py``), so the event loop keeps accepting and validating
+requests while the model computes, and the model never sees two batches at once (it
+parallelises each pass with its own intra-op threads instead).
 
 :class:`DynamicBatcher` gathers the instances of concurrent requests into one forward pass.
 A batch runs as soon as it holds ``max_batch_size`` instances, or its oldest request has
@@ -12,9 +14,9 @@ join. A request is never split across passes. Under load the wait is rarely spen
 requests that arrive while one pass runs form the next batch as soon as it ends.
 :class:`DirectRunner` (batching off) runs each request's instances as their own pass.
 
-``submit`` queues the inputs at once and returns a future of their outputs. Both runners
-answer every request already queued before they stop (``close``), which is what lets the
-server shut down gracefully.
+``submit`` queues a request's work at once and returns a future of its result (its answer,
+or the error that refuses it). Both runners answer every request already queued before
+they stop (``close``), which is what lets the server shut down gracefully.
 """
 
 import asyncio
@@ -25,11 +27,11 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numpy as np
-
 from .metrics import ServingMetrics
 
-Forward = Callable[[np.ndarray], np.ndarray]
+# One batch of requests' work -> one result per request, in order: its answer or the
+# exception that refuses it (a failure of the whole batch raises instead).
+BatchFunction = Callable[[list[Any]], list[Any]]
 
 
 class ShuttingDownError(RuntimeError):
@@ -37,32 +39,35 @@ class ShuttingDownError(RuntimeError):
 
 
 class InferenceRunner(Protocol):
-    """Turns one request's encoded inputs into the model's outputs for them."""
+    """Runs one request's work (``size`` instances) and resolves to its result."""
 
-    def submit(self, inputs: np.ndarray) -> "asyncio.Future[np.ndarray]": ...
+    def submit(self, work: Any, size: int) -> "asyncio.Future[Any]": ...
 
     async def close(self) -> None: ...
 
 
-def timed_forward(
-    forward: Forward, metrics: ServingMetrics
-) -> Callable[[np.ndarray, Sequence[float]], np.ndarray]:
-    """``forward`` instrumented: queue wait of each request, duration and size of the pass.
+def timed_batches(run_batch: BatchFunction, metrics: ServingMetrics) -> Callable[[list[Any], Sequence[float]], list[Any]]:
+    """``run_batch`` with each request's queue wait observed (on the inference thread);
+    ``enqueued`` holds the ``perf_counter`` time at which each request was submitted."""
 
-    Runs on the inference thread; ``enqueued`` holds the ``perf_counter`` time at which each
-    request of the batch was submitted.
-    """
-
-    def run(inputs: np.ndarray, enqueued: Sequence[float]) -> np.ndarray:
+    def run(works: list[Any], enqueued: Sequence[float]) -> list[Any]:
         started = time.perf_counter()
         for submitted in enqueued:
             metrics.queue_wait.observe(started - submitted)
-        outputs = forward(inputs)
-        metrics.inference_duration.observe(time.perf_counter() - started)
-        metrics.batch_size.observe(len(inputs))
-        return outputs
+        return run_batch(works)
 
     return run
+
+
+def settle(futures: Sequence["asyncio.Future[Any]"], results: Sequence[Any]) -> None:
+    """Give each future its result, or its exception (a future already done was cancelled)."""
+    for future, result in zip(futures, results, strict=True):
+        if future.done():
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
 
 
 class Arrivals:
@@ -91,18 +96,25 @@ class Arrivals:
 
 
 class DirectRunner:
-    """Batching off: each request is one forward pass on the inference thread."""
+    """Batching off: each request's work is a batch of its own on the inference thread."""
 
-    def __init__(self, forward: Forward, executor: Executor, metrics: ServingMetrics) -> None:
-        self._run = timed_forward(forward, metrics)
+    def __init__(self, run_batch: BatchFunction, executor: Executor, metrics: ServingMetrics) -> None:
+        self._run = timed_batches(run_batch, metrics)
         self._executor = executor
         self._closing = False
 
-    def submit(self, inputs: np.ndarray) -> "asyncio.Future[np.ndarray]":
+    def submit(self, work: Any, size: int) -> "asyncio.Future[Any]":
+        del size  # always a batch of its own
         if self._closing:
             raise ShuttingDownError("the server is shutting down")
+        return asyncio.ensure_future(self._answer(work))
+
+    async def _answer(self, work: Any) -> Any:
         loop = asyncio.get_running_loop()
-        return loop.run_in_executor(self._executor, self._run, inputs, [time.perf_counter()])
+        (result,) = await loop.run_in_executor(self._executor, self._run, [work], [time.perf_counter()])
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
     async def close(self) -> None:
         # Requests already submitted hold their executor future; uvicorn waits for them.
@@ -111,8 +123,9 @@ class DirectRunner:
 
 @dataclass
 class _Pending:
-    inputs: np.ndarray
-    future: "asyncio.Future[np.ndarray]"
+    work: Any
+    size: int
+    future: "asyncio.Future[Any]"
     enqueued: float = field(default_factory=time.perf_counter)
 
 
@@ -125,7 +138,7 @@ class DynamicBatcher:
 
     def __init__(
         self,
-        forward: Forward,
+        run_batch: BatchFunction,
         executor: Executor,
         metrics: ServingMetrics,
         *,
@@ -133,7 +146,7 @@ class DynamicBatcher:
         max_wait_ms: float,
         arriving: Callable[[], int],
     ) -> None:
-        self._run = timed_forward(forward, metrics)
+        self._run = timed_batches(run_batch, metrics)
         self._executor = executor
         self._max_batch_size = max_batch_size
         self._max_wait_s = max_wait_ms / 1000.0
@@ -144,12 +157,12 @@ class DynamicBatcher:
         self._closing = False
         self._worker = asyncio.get_running_loop().create_task(self._serve_batches(), name="dynamic-batcher")
 
-    def submit(self, inputs: np.ndarray) -> "asyncio.Future[np.ndarray]":
+    def submit(self, work: Any, size: int) -> "asyncio.Future[Any]":
         if self._closing:
             raise ShuttingDownError("the server is shutting down")
-        pending = _Pending(inputs, asyncio.get_running_loop().create_future())
+        pending = _Pending(work, size, asyncio.get_running_loop().create_future())
         self._pending.append(pending)
-        self._pending_instances += len(inputs)
+        self._pending_instances += size
         self._wake.set()
         return pending.future
 
@@ -189,29 +202,22 @@ class DynamicBatcher:
         """The oldest requests whose instances fit in one batch (always at least one request)."""
         batch: list[_Pending] = []
         size = 0
-        while self._pending and (not batch or size + len(self._pending[0].inputs) <= self._max_batch_size):
+        while self._pending and (not batch or size + self._pending[0].size <= self._max_batch_size):
             pending = self._pending.popleft()
             batch.append(pending)
-            size += len(pending.inputs)
+            size += pending.size
         self._pending_instances -= size
         return batch
 
     async def _execute(self, batch: list[_Pending]) -> None:
-        """One forward pass for ``batch``; each request gets its rows, or the pass's error."""
-        inputs = batch[0].inputs if len(batch) == 1 else np.concatenate([item.inputs for item in batch])
+        """One run of the batch function; each request gets its result, or the batch's error."""
         loop = asyncio.get_running_loop()
+        futures = [item.future for item in batch]
         try:
-            outputs = await loop.run_in_executor(
-                self._executor, self._run, inputs, [item.enqueued for item in batch]
+            results = await loop.run_in_executor(
+                self._executor, self._run, [item.work for item in batch], [item.enqueued for item in batch]
             )
-        except Exception as error:  # the forward pass failed: every request of the batch fails with it
-            for item in batch:
-                if not item.future.done():
-                    item.future.set_exception(error)
+        except Exception as error:  # the batch failed as a whole: every request of it fails with it
+            settle(futures, [error] * len(batch))
             return
-        start = 0
-        for item in batch:
-            stop = start + len(item.inputs)
-            if not item.future.done():  # done: the client went away and its task was cancelled
-                item.future.set_result(outputs[start:stop])
-            start = stop
+        settle(futures, results)
