@@ -46,7 +46,9 @@ class InferenceRunner(Protocol):
     async def close(self) -> None: ...
 
 
-def timed_batches(run_batch: BatchFunction, metrics: ServingMetrics) -> Callable[[list[Any], Sequence[float]], list[Any]]:
+def timed_batches(
+    run_batch: BatchFunction, metrics: ServingMetrics
+) -> Callable[[list[Any], Sequence[float]], list[Any]]:
     """``run_batch`` with each request's queue wait observed (on the inference thread);
     ``enqueued`` holds the ``perf_counter`` time at which each request was submitted."""
 

@@ -72,7 +72,9 @@ class BatchPredictor:
         start = 0
         for index, rows in encoded:
             stop = start + len(rows)
-            results[index] = self._answer(works[index], rows, outputs[start:stop], predictions[start:stop], labels)
+            results[index] = self._answer(
+                works[index], rows, outputs[start:stop], predictions[start:stop], labels
+            )
             start = stop
         for label, count in labels.items():  # only answered predictions are counted
             self.metrics.predictions.labels(label=label).inc(count)
@@ -116,7 +118,12 @@ class BatchPredictor:
         return encoded
 
     def _answer(
-        self, work: Work, inputs: np.ndarray, outputs: np.ndarray, predictions: list[dict[str, Any]], labels: Counter
+        self,
+        work: Work,
+        inputs: np.ndarray,
+        outputs: np.ndarray,
+        predictions: list[dict[str, Any]],
+        labels: Counter,
     ) -> bytes | Exception:
         """One request's answer: its predictions as strict JSON, or the error that refuses it."""
         try:
@@ -127,8 +134,10 @@ class BatchPredictor:
             # Serialised here rather than validated again by FastAPI: the shape is the response
             # model's by construction, and this is the hot path. Strict: never NaN or Infinity.
             content = strict_json({"model_version": self.source.version, "predictions": predictions})
-        except ValueError as error:
-            log.exception("the predictions could not be answered as JSON", extra={"request_id": work.request_id})
+        except ValueError:
+            log.exception(
+                "the predictions could not be answered as JSON", extra={"request_id": work.request_id}
+            )
             return HTTPException(
                 500, "the server could not answer this request; quote the request id when reporting it"
             )
