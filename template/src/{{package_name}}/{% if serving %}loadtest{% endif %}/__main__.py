@@ -8,10 +8,17 @@ mean batch size and median forward-pass time read from the server's own ``/metri
 
 Beside them it measures the ceilings that bound what the server can reach:
 
-* the server's no-op route (``POST /v1/noop``: the same payload parsed, validated and
-  preprocessed, without the model): the cost of HTTP and validation alone;
-* the model's raw batched forward pass without HTTP (instances/s at ``max_batch_size``);
-* the load generator's own limit against an instant canned response.
+* (a) a bare route of the same framework (``loadtest/bare.py``: FastAPI parsing and validating
+  the same body into the same pydantic model, answering a constant): the framework's limit;
+* (b) the server's no-op route (``POST /v1/noop``: the same payload parsed, validated and
+  preprocessed, without the model), which shows where the server's own time goes;
+* (c) the model's batched forward pass without HTTP, at the batch size the server formed at
+  the top concurrency (and at ``max_batch_size`` and 1);
+* (d) the load generator's own limit against an instant canned response.
+
+The server is judged against min(a, c): ``summary.<backend>.batching_vs_ceiling``. Every level
+and ceiling is run ``loadtest.repeats`` times; the report keeps each repetition's requests/s
+and their spread, and the latencies of the median repetition.
 
 It writes the chosen run's ``loadtest.json`` (``paths.loadtest``) and prints a table, including the highest throughput
 whose p99 stays within ``loadtest.latency_budget_ms`` (the answers' latency budget).
@@ -45,7 +52,8 @@ from ..core.service.instances import create_codec, example_instances
 from ..core.service.model import ModelSource, resolve_model_source
 from ..core.service.process import ServerProcess, free_port
 from ..core.service.settings import BACKENDS, ServeSettings, inference_threads
-from .loadgen import client_ceiling, read_histogram, run_level
+from .bare import BareRoute
+from .loadgen import client_ceiling, read_histogram, repeated_level
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +80,7 @@ class LoadTestSettings:
     instances_per_request: int
     split: str
     forward_seconds: float
+    repeats: int
     latency_budget_ms: float
     throughput_rps: float
 
@@ -95,6 +104,8 @@ class LoadTestSettings:
             raise ProjectError(
                 "loadtest.duration_s, max_requests and instances_per_request must be positive."
             )
+        if settings.repeats < 1:
+            raise ProjectError(f"loadtest.repeats must be at least 1, got {settings.repeats}.")
         return settings
 
 
@@ -115,23 +126,25 @@ def serve_overrides(config: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def raw_forward(
-    source: ModelSource, serve: ServeSettings, inputs: np.ndarray, seconds: float
-) -> dict[str, float]:
-    """Instances/s of the backend's forward pass alone, at ``max_batch_size`` and at batch 1."""
+def forward_rate(source: ModelSource, serve: ServeSettings, inputs: np.ndarray, batch_size: int, seconds: float) -> float:
+    """Instances/s of the backend's forward pass alone, on batches of ``batch_size``."""
     backend = open_backend(source, serve)
-    rates = {}
-    for label, batch in (
-        ("batched", np.resize(inputs, (serve.batching.max_batch_size, *inputs.shape[1:]))),
-        ("batch_1", inputs[:1]),
-    ):
-        backend.predict(batch)  # warm-up
-        passes, started = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - started) < seconds:
-            backend.predict(batch)
-            passes += 1
-        rates[f"{label}_instances_per_s"] = passes * len(batch) / elapsed
-    return {"batch_size": serve.batching.max_batch_size, **rates}
+    batch = np.resize(inputs, (batch_size, *inputs.shape[1:]))
+    backend.predict(batch)  # warm-up
+    passes, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds:
+        backend.predict(batch)
+        passes += 1
+    return passes * batch_size / elapsed
+
+
+def raw_forward(source: ModelSource, serve: ServeSettings, inputs: np.ndarray, seconds: float) -> dict[str, float]:
+    """Instances/s of the backend's forward pass alone, at ``max_batch_size`` and at batch 1."""
+    return {
+        "batch_size": serve.batching.max_batch_size,
+        "batched_instances_per_s": forward_rate(source, serve, inputs, serve.batching.max_batch_size, seconds),
+        "batch_1_instances_per_s": forward_rate(source, serve, inputs, 1, seconds),
+    }
 
 
 def scrape(url: str) -> str:
@@ -150,15 +163,7 @@ def measure_server(
     levels = []
     for concurrency in settings.concurrency:
         before = scrape(server.url)
-        result = run_level(
-            f"{server.url}/v1/predict",
-            body,
-            headers,
-            concurrency=concurrency,
-            duration_s=settings.duration_s,
-            max_requests=settings.max_requests,
-            warmup_requests=settings.warmup_requests,
-        )
+        result = repeated_level(f"{server.url}/v1/predict", body, headers, **level_settings(settings, concurrency))
         after = scrape(server.url)
         inference = read_histogram(after, "serving_inference_duration_seconds").minus(
             read_histogram(before, "serving_inference_duration_seconds")
@@ -169,24 +174,34 @@ def measure_server(
         median = inference.quantile(0.5)
         levels.append(
             {
-                **result.as_dict(),
+                **result,
                 "mean_batch_size": round(batches.mean, 2) if batches.mean else None,
                 "inference_p50_ms": round(median * 1000, 3) if median is not None else None,
             }
         )
     measured: dict[str, Any] = {"levels": levels, "best_within_budget": best_within_budget(levels, settings)}
-    top = max(settings.concurrency)
-    result = run_level(
-        f"{server.url}/v1/noop",
-        body,
-        headers,
-        concurrency=top,
-        duration_s=settings.duration_s,
-        max_requests=settings.max_requests,
-        warmup_requests=settings.warmup_requests,
-    )
-    measured["noop"] = result.as_dict()
+    top = level_settings(settings, max(settings.concurrency))
+    measured["noop"] = repeated_level(f"{server.url}/v1/noop", body, headers, **top)
     return measured
+
+
+def level_settings(settings: LoadTestSettings, concurrency: int) -> dict[str, Any]:
+    """What one measured level runs: its clients, bounds, warm-up and repetitions."""
+    return {
+        "concurrency": concurrency,
+        "duration_s": settings.duration_s,
+        "max_requests": settings.max_requests,
+        "warmup_requests": settings.warmup_requests,
+        "repeats": settings.repeats,
+    }
+
+
+def formed_batch_size(runs: Mapping[str, Any], settings: LoadTestSettings) -> int | None:
+    """The mean batch size (rounded) of the batching server at the top concurrency, if measured."""
+    top = max(settings.concurrency)
+    levels = runs.get("batching", {}).get("levels", [])
+    mean = next((level["mean_batch_size"] for level in levels if level["concurrency"] == top), None)
+    return max(1, round(mean)) if mean else None
 
 
 def best_within_budget(
@@ -208,18 +223,20 @@ def summarise(report: Mapping[str, Any], settings: LoadTestSettings) -> dict[str
         runs = report["backends"].get(backend, {}).get(mode)
         return next((item for item in runs["levels"] if item["concurrency"] == top), None) if runs else None
 
-    for backend in report["backends"]:
+    instances = settings.instances_per_request
+    bare = report["bare_route"]["requests_per_s"] * instances
+    for backend, runs in report["backends"].items():
         batched, unbatched = level(backend, "batching"), level(backend, "no_batching")
-        ceilings = [report["backends"][backend].get("raw_forward", {}).get("batched_instances_per_s")]
-        if report["backends"][backend].get("batching"):
-            noop = report["backends"][backend]["batching"]["noop"]
-            ceilings.append(noop["requests_per_s"] * settings.instances_per_request)
-        known = [value for value in ceilings if value]
-        entry: dict[str, Any] = {}
-        if batched and known:
-            entry["batching_vs_lower_ceiling"] = round(
-                batched["requests_per_s"] * settings.instances_per_request / min(known), 3
-            )
+        compute = runs.get("raw_forward", {}).get("at_server_batch", {}).get("instances_per_s")
+        entry: dict[str, Any] = {"bare_route_instances_per_s": round(bare, 1)}
+        if compute:
+            entry["compute_instances_per_s"] = round(compute, 1)
+        if batched:
+            ceiling = min(bare, compute) if compute else bare
+            entry["ceiling"] = "bare route" if ceiling == bare else "batched compute"
+            entry["batching_vs_ceiling"] = round(batched["requests_per_s"] * instances / ceiling, 3)
+        if runs.get("batching"):  # (b): the server's validation + preprocessing, against (a)
+            entry["noop_vs_bare_route"] = round(runs["batching"]["noop"]["requests_per_s"] * instances / bare, 3)
         if batched and unbatched and unbatched["requests_per_s"]:
             entry["batching_speedup"] = round(batched["requests_per_s"] / unbatched["requests_per_s"], 3)
         summary[backend] = entry
@@ -271,7 +288,7 @@ def format_report(report: Mapping[str, Any]) -> str:
                         backend,
                         mode,
                         str(item["concurrency"]),
-                        f"{item['requests_per_s']:.1f}",
+                        spread(item),
                         f"{item['p50_ms']:.2f}",
                         f"{item['p95_ms']:.2f}",
                         f"{item['p99_ms']:.2f}",
@@ -284,26 +301,26 @@ def format_report(report: Mapping[str, Any]) -> str:
     lines = ["  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     lines.append("")
-    lines.append("ceilings:")
-    client = report.get("client_ceiling")
-    if client:
-        lines.append(
-            f"  load generator (canned response, conc {client['concurrency']}): {client['requests_per_s']:.1f} req/s"
-        )
+    lines.append("ceilings (median requests/s of the repetitions, min-max):")
+    for name, key in (("(a) bare FastAPI route", "bare_route"), ("(d) load generator, canned response", "client_ceiling")):
+        if key in report:
+            lines.append(f"  {name}, conc {report[key]['concurrency']}: {spread(report[key])}")
     for backend, runs in report["backends"].items():
         for mode in MODES:
             if mode in runs:
-                noop = runs[mode]["noop"]
                 lines.append(
-                    f"  server no-op route ({backend}, {mode.replace('_', ' ')} server, conc "
-                    f"{noop['concurrency']}): {noop['requests_per_s']:.1f} req/s"
+                    f"  (b) server no-op route ({backend}, {mode.replace('_', ' ')} server): {spread(runs[mode]['noop'])}"
                 )
     for backend, runs in report["backends"].items():
         forward = runs.get("raw_forward")
         if forward:
+            formed = forward.get("at_server_batch")
+            at_server = (
+                f"{formed['instances_per_s']:.1f} at the server's batch {formed['batch_size']}, " if formed else ""
+            )
             lines.append(
-                f"  {backend} raw forward: {forward['batched_instances_per_s']:.1f} instances/s at batch "
-                f"{forward['batch_size']}, {forward['batch_1_instances_per_s']:.1f} at batch 1"
+                f"  (c) {backend} raw forward (instances/s): {at_server}{forward['batched_instances_per_s']:.1f} at "
+                f"batch {forward['batch_size']}, {forward['batch_1_instances_per_s']:.1f} at batch 1"
             )
     lines.append(f"best throughput with p99 <= {report['settings']['latency_budget_ms']} ms:")
     for backend, runs in report["backends"].items():
@@ -329,6 +346,10 @@ def format_report(report: Mapping[str, Any]) -> str:
     for note in report.get("notes", []):
         lines.append(f"note: {note}")
     return "\n".join(lines)
+
+
+def spread(level: Mapping[str, Any]) -> str:
+    return f"{level['requests_per_s']:.1f} ({level['requests_per_s_min']:.1f}-{level['requests_per_s_max']:.1f})"
 
 
 def run_loadtest(cfg: DictConfig) -> dict[str, Any]:
@@ -401,18 +422,25 @@ def run_loadtest(cfg: DictConfig) -> dict[str, Any]:
                 raw_forward(source, serve, inputs, settings.forward_seconds)
             )
         response_body = _sample_response(next(iter(servers.values())), body, headers)
-        report["client_ceiling"] = client_ceiling(
-            body,
-            response_body,
-            port=free_port(),
-            concurrency=max(settings.concurrency),
-            duration_s=settings.duration_s,
-            max_requests=settings.max_requests,
-        ).as_dict()
+        top = level_settings(settings, max(settings.concurrency))
+        report["client_ceiling"] = client_ceiling(body, response_body, port=free_port(), **top)
+        input_settings = config["serve"].get("input", {})
+        with BareRoute(
+            free_port(), first.preprocessor.to_dict(), input_settings, serve.limits.max_instances, response_body
+        ) as bare:
+            report["bare_route"] = repeated_level(f"{bare.url}/v1/predict", body, headers, **top)
         for (backend, mode), server in servers.items():
             log.info("load-testing %s with %s", backend, mode.replace("_", " "))
             report["backends"][backend][mode] = measure_server(server, body, headers, settings)
             server.stop()
+        for backend, source in sources.items():  # (c): compute at the batch size the server formed
+            formed = formed_batch_size(report["backends"][backend], settings)
+            if formed is not None:
+                rate = forward_rate(source, serve, inputs, formed, settings.forward_seconds)
+                report["backends"][backend]["raw_forward"]["at_server_batch"] = {
+                    "batch_size": formed,
+                    "instances_per_s": round(rate, 1),
+                }
     finally:
         for server in servers.values():
             server.stop()

@@ -133,6 +133,24 @@ def run_level(
     return asyncio.run(warm_then_measure())
 
 
+def repeated_level(url: str, body: bytes, headers: Mapping[str, str], *, repeats: int, **level: Any) -> dict[str, Any]:
+    """``run_level`` ``repeats`` times: the repetition of median throughput (its latencies), with
+    every repetition's requests/s, their spread and the errors of all of them."""
+    results = sorted(
+        (run_level(url, body, headers, **level) for _ in range(repeats)), key=lambda result: result.requests_per_s
+    )
+    median = results[len(results) // 2].as_dict()
+    rates = [round(result.requests_per_s, 1) for result in results]
+    median.update(
+        repeats=repeats,
+        requests_per_s_runs=rates,
+        requests_per_s_min=rates[0],
+        requests_per_s_max=rates[-1],
+        errors=sum(result.errors for result in results),
+    )
+    return median
+
+
 class _CannedResponse(asyncio.Protocol):
     """HTTP/1.1 keep-alive server that answers every request with the same response."""
 
@@ -179,8 +197,8 @@ def _serve_canned(port: int, body: bytes, ready: Any) -> None:
 
 
 def client_ceiling(
-    body: bytes, response_body: bytes, *, port: int, concurrency: int, duration_s: float, max_requests: int
-) -> LevelResult:
+    body: bytes, response_body: bytes, *, port: int, repeats: int, **level: Any
+) -> dict[str, Any]:
     """The generator's own limit: the same requests against an instant canned-response server."""
     context = multiprocessing.get_context("spawn")
     ready = context.Event()
@@ -189,16 +207,7 @@ def client_ceiling(
     try:
         if not ready.wait(30):
             raise RuntimeError("the canned-response server did not start")
-        url = f"http://127.0.0.1:{port}/"
-        return run_level(
-            url,
-            body,
-            {},
-            concurrency=concurrency,
-            duration_s=duration_s,
-            max_requests=max_requests,
-            warmup_requests=50,
-        )
+        return repeated_level(f"http://127.0.0.1:{port}/", body, {}, repeats=repeats, **level)
     finally:
         server.terminate()
         server.join(10)
