@@ -126,7 +126,9 @@ def serve_overrides(config: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def forward_rate(source: ModelSource, serve: ServeSettings, inputs: np.ndarray, batch_size: int, seconds: float) -> float:
+def forward_rate(
+    source: ModelSource, serve: ServeSettings, inputs: np.ndarray, batch_size: int, seconds: float
+) -> float:
     """Instances/s of the backend's forward pass alone, on batches of ``batch_size``."""
     backend = open_backend(source, serve)
     batch = np.resize(inputs, (batch_size, *inputs.shape[1:]))
@@ -138,11 +140,15 @@ def forward_rate(source: ModelSource, serve: ServeSettings, inputs: np.ndarray, 
     return passes * batch_size / elapsed
 
 
-def raw_forward(source: ModelSource, serve: ServeSettings, inputs: np.ndarray, seconds: float) -> dict[str, float]:
+def raw_forward(
+    source: ModelSource, serve: ServeSettings, inputs: np.ndarray, seconds: float
+) -> dict[str, float]:
     """Instances/s of the backend's forward pass alone, at ``max_batch_size`` and at batch 1."""
     return {
         "batch_size": serve.batching.max_batch_size,
-        "batched_instances_per_s": forward_rate(source, serve, inputs, serve.batching.max_batch_size, seconds),
+        "batched_instances_per_s": forward_rate(
+            source, serve, inputs, serve.batching.max_batch_size, seconds
+        ),
         "batch_1_instances_per_s": forward_rate(source, serve, inputs, 1, seconds),
     }
 
@@ -163,7 +169,9 @@ def measure_server(
     levels = []
     for concurrency in settings.concurrency:
         before = scrape(server.url)
-        result = repeated_level(f"{server.url}/v1/predict", body, headers, **level_settings(settings, concurrency))
+        result = repeated_level(
+            f"{server.url}/v1/predict", body, headers, **level_settings(settings, concurrency)
+        )
         after = scrape(server.url)
         inference = read_histogram(after, "serving_inference_duration_seconds").minus(
             read_histogram(before, "serving_inference_duration_seconds")
@@ -236,7 +244,9 @@ def summarise(report: Mapping[str, Any], settings: LoadTestSettings) -> dict[str
             entry["ceiling"] = "bare route" if ceiling == bare else "batched compute"
             entry["batching_vs_ceiling"] = round(batched["requests_per_s"] * instances / ceiling, 3)
         if runs.get("batching"):  # (b): the server's validation + preprocessing, against (a)
-            entry["noop_vs_bare_route"] = round(runs["batching"]["noop"]["requests_per_s"] * instances / bare, 3)
+            entry["noop_vs_bare_route"] = round(
+                runs["batching"]["noop"]["requests_per_s"] * instances / bare, 3
+            )
         if batched and unbatched and unbatched["requests_per_s"]:
             entry["batching_speedup"] = round(batched["requests_per_s"] / unbatched["requests_per_s"], 3)
         summary[backend] = entry
@@ -302,7 +312,10 @@ def format_report(report: Mapping[str, Any]) -> str:
     lines.insert(1, "  ".join("-" * width for width in widths))
     lines.append("")
     lines.append("ceilings (median requests/s of the repetitions, min-max):")
-    for name, key in (("(a) bare FastAPI route", "bare_route"), ("(d) load generator, canned response", "client_ceiling")):
+    for name, key in (
+        ("(a) bare FastAPI route", "bare_route"),
+        ("(d) load generator, canned response", "client_ceiling"),
+    ):
         if key in report:
             lines.append(f"  {name}, conc {report[key]['concurrency']}: {spread(report[key])}")
     for backend, runs in report["backends"].items():
@@ -316,7 +329,9 @@ def format_report(report: Mapping[str, Any]) -> str:
         if forward:
             formed = forward.get("at_server_batch")
             at_server = (
-                f"{formed['instances_per_s']:.1f} at the server's batch {formed['batch_size']}, " if formed else ""
+                f"{formed['instances_per_s']:.1f} at the server's batch {formed['batch_size']}, "
+                if formed
+                else ""
             )
             lines.append(
                 f"  (c) {backend} raw forward (instances/s): {at_server}{forward['batched_instances_per_s']:.1f} at "
@@ -349,7 +364,9 @@ def format_report(report: Mapping[str, Any]) -> str:
 
 
 def spread(level: Mapping[str, Any]) -> str:
-    return f"{level['requests_per_s']:.1f} ({level['requests_per_s_min']:.1f}-{level['requests_per_s_max']:.1f})"
+    return (
+        f"{level['requests_per_s']:.1f} ({level['requests_per_s_min']:.1f}-{level['requests_per_s_max']:.1f})"
+    )
 
 
 def run_loadtest(cfg: DictConfig) -> dict[str, Any]:
@@ -426,7 +443,11 @@ def run_loadtest(cfg: DictConfig) -> dict[str, Any]:
         report["client_ceiling"] = client_ceiling(body, response_body, port=free_port(), **top)
         input_settings = config["serve"].get("input", {})
         with BareRoute(
-            free_port(), first.preprocessor.to_dict(), input_settings, serve.limits.max_instances, response_body
+            free_port(),
+            first.preprocessor.to_dict(),
+            input_settings,
+            serve.limits.max_instances,
+            response_body,
         ) as bare:
             report["bare_route"] = repeated_level(f"{bare.url}/v1/predict", body, headers, **top)
         for (backend, mode), server in servers.items():

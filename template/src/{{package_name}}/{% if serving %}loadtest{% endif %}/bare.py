@@ -20,7 +20,9 @@ from ..core.service.schemas import request_model
 from ..data.preprocessing import load_preprocessor
 
 
-def bare_app(preprocessor: Mapping[str, Any], input_settings: Mapping[str, Any], max_instances: int, answer: bytes) -> Any:
+def bare_app(
+    preprocessor: Mapping[str, Any], input_settings: Mapping[str, Any], max_instances: int, answer: bytes
+) -> Any:
     """The FastAPI app: ``POST /v1/predict`` validates the body and answers ``answer``; ``GET /healthz``."""
     from fastapi import Body, FastAPI
     from fastapi.responses import Response
@@ -41,7 +43,13 @@ def bare_app(preprocessor: Mapping[str, Any], input_settings: Mapping[str, Any],
     return app
 
 
-def _serve(port: int, preprocessor: Mapping[str, Any], input_settings: Mapping[str, Any], max_instances: int, answer: bytes) -> None:
+def _serve(
+    port: int,
+    preprocessor: Mapping[str, Any],
+    input_settings: Mapping[str, Any],
+    max_instances: int,
+    answer: bytes,
+) -> None:
     import uvicorn
 
     app = bare_app(preprocessor, input_settings, max_instances, answer)
@@ -52,12 +60,19 @@ class BareRoute:
     """The bare route in a child process on ``port`` (a context manager that stops it)."""
 
     def __init__(
-        self, port: int, preprocessor: Mapping[str, Any], input_settings: Mapping[str, Any], max_instances: int, answer: bytes
+        self,
+        port: int,
+        preprocessor: Mapping[str, Any],
+        input_settings: Mapping[str, Any],
+        max_instances: int,
+        answer: bytes,
     ) -> None:
         self.url = f"http://{LOOPBACK}:{port}"
         context = multiprocessing.get_context("spawn")
         self.process = context.Process(
-            target=_serve, args=(port, dict(preprocessor), dict(input_settings), max_instances, answer), daemon=True
+            target=_serve,
+            args=(port, dict(preprocessor), dict(input_settings), max_instances, answer),
+            daemon=True,
         )
 
     def __enter__(self) -> "BareRoute":

@@ -133,11 +133,14 @@ def run_level(
     return asyncio.run(warm_then_measure())
 
 
-def repeated_level(url: str, body: bytes, headers: Mapping[str, str], *, repeats: int, **level: Any) -> dict[str, Any]:
+def repeated_level(
+    url: str, body: bytes, headers: Mapping[str, str], *, repeats: int, **level: Any
+) -> dict[str, Any]:
     """``run_level`` ``repeats`` times: the repetition of median throughput (its latencies), with
     every repetition's requests/s, their spread and the errors of all of them."""
     results = sorted(
-        (run_level(url, body, headers, **level) for _ in range(repeats)), key=lambda result: result.requests_per_s
+        (run_level(url, body, headers, **level) for _ in range(repeats)),
+        key=lambda result: result.requests_per_s,
     )
     median = results[len(results) // 2].as_dict()
     rates = [round(result.requests_per_s, 1) for result in results]
