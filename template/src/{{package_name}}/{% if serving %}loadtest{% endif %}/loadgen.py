@@ -143,7 +143,7 @@ def repeated_level(
         key=lambda result: result.requests_per_s,
     )
     median = results[len(results) // 2].as_dict()
-    rates = [round(result.requests_per_s, 1) for result in results]
+    rates = [round(result.requests_per_s, 3) for result in results]  # as as_dict rounds it
     median.update(
         repeats=repeats,
         requests_per_s_runs=rates,
