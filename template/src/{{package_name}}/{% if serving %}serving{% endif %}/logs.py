@@ -7,8 +7,8 @@ returned in the same header and in every error body.
 
 import json
 import logging
+import random
 import re
-import uuid
 from contextvars import ContextVar
 from typing import Any
 
@@ -32,7 +32,8 @@ def choose_request_id(header_value: str | None) -> str:
     """The client's request id when it is a short plain token, otherwise a new random one."""
     if header_value and _VALID_REQUEST_ID.match(header_value):
         return header_value
-    return uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, like a uuid4's, drawn without its per-call system call.
+    return f"{random.getrandbits(128):032x}"
 
 
 class JsonFormatter(logging.Formatter):

@@ -8,8 +8,10 @@ check or the body-size limit give before a route runs.
 import hmac
 import json
 import logging
+import random
 import time
 from collections.abc import Collection
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,12 +51,21 @@ class RequestContextMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, metrics: ServingMetrics, routes: Collection[str], arrivals: Arrivals
+        self,
+        app: ASGIApp,
+        metrics: ServingMetrics,
+        routes: Collection[str],
+        arrivals: Arrivals,
+        access_log_sample: float = 1.0,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.routes = frozenset(routes)
         self.arrivals = arrivals
+        self.access_log_sample = access_log_sample
+        # Labelled children by (route, method, status): looking one up is most of a counter's cost.
+        self._counters: dict[tuple[str, str, str], Any] = {}
+        self._durations: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -101,10 +112,24 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        """Count and time every request; write its access-log line if it failed (4xx/5xx) or was
+        drawn into the ``serve.access_log_sample`` share of the others (the metrics count all)."""
         path, method = scope["path"], scope["method"]
         route = path if path in self.routes else UNKNOWN_ROUTE
-        self.metrics.requests.labels(route=route, method=method, status=str(status)).inc()
-        self.metrics.request_duration.labels(route=route, method=method).observe(seconds)
+        counter = self._counters.get((route, method, str(status)))
+        if counter is None:
+            counter = self.metrics.requests.labels(route=route, method=method, status=str(status))
+            self._counters[(route, method, str(status))] = counter
+        counter.inc()
+        duration = self._durations.get((route, method))
+        if duration is None:
+            duration = self._durations[(route, method)] = self.metrics.request_duration.labels(
+                route=route, method=method
+            )
+        duration.observe(seconds)
+        if status < 400 and (route in QUIET_ROUTES or random.random() >= self.access_log_sample):
+            if route not in QUIET_ROUTES or not access_log.isEnabledFor(logging.DEBUG):
+                return
         access_log.log(
             logging.DEBUG if route in QUIET_ROUTES else logging.INFO,
             "%s %s %d",
