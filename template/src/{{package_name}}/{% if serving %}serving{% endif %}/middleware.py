@@ -127,11 +127,14 @@ class RequestContextMiddleware:
                 route=route, method=method
             )
         duration.observe(seconds)
-        if status < 400 and (route in QUIET_ROUTES or random.random() >= self.access_log_sample):
-            if route not in QUIET_ROUTES or not access_log.isEnabledFor(logging.DEBUG):
-                return
+        if route in QUIET_ROUTES:
+            level = logging.DEBUG  # probes and scrapes: only when debugging
+        elif status >= 400 or random.random() < self.access_log_sample:
+            level = logging.INFO
+        else:
+            return
         access_log.log(
-            logging.DEBUG if route in QUIET_ROUTES else logging.INFO,
+            level,
             "%s %s %d",
             method,
             path,
