@@ -29,8 +29,7 @@ log = logging.getLogger(__name__)
 
 def run_training(cfg: DictConfig) -> dict[str, Any]:
     """The training stage as a function of its config; returns the run's record (``history.json``)."""
-    # The stage's libraries (torch among them) load here rather than at import, so that
-    # `--help` and config errors answer at once (see tests/test_startup.py).
+    # Loaded here, not at import: `--help` and config errors answer without torch (tests/test_startup.py).
     from ..core.artifacts import ArtifactPaths
     from ..core.atomic import write_text_atomically
     from ..core.metrics import metric_function
