@@ -25,7 +25,6 @@ Exit status 1 when a command fails unexpectedly or a median misses the target.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -39,7 +38,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench.readme_block import replace_block  # noqa: E402
+from bench.readme_block import publish  # noqa: E402
 
 REPORT = REPO_ROOT / "bench" / "reports" / "startup.json"
 README = REPO_ROOT / "README.md"
@@ -99,13 +98,14 @@ def readme_table(report: dict[str, Any]) -> str:
     names = list(COMMANDS)
     lines = ["| variant | " + " | ".join(f"`{name}`" for name in names) + " |", "|---" * (len(names) + 1) + "|"]
     for variant, timings in report["variants"].items():
-        cells = [f"{t['median_s']:.2f} s ({t['min_s']:.2f}–{t['max_s']:.2f})" for t in (timings[n] for n in names)]
+        cells = [f"{t['median_s']:.2f} s ({t['min_s']:.2f}-{t['max_s']:.2f})" for t in (timings[n] for n in names)]
         lines.append(f"| `{variant}` | " + " | ".join(cells) + " |")
     machine = report["machine"]
     lines += [
         "",
-        f"Median of {report['repeats']} fresh processes (min–max); target: training commands under "
-        f"{report['target_s']:.0f} s. {machine['cpus']} CPUs, Python {machine['python']} (`{report['command'].strip()}`).",
+        f"Median of {report['repeats']} fresh processes (min-max); target: training commands under "
+        f"{report['target_s']:.0f} s. {machine['cpus']} CPUs, Python {machine['python']} "
+        f"(`{report['command'].strip()}`).",
     ]
     return "\n".join(lines)
 
@@ -124,17 +124,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--readme", action="store_true", help="only re-render README.md's table from the report")
     args = parser.parse_args()
-    if not args.readme:
-        report = measure(args.repeats)
-        REPORT.parent.mkdir(parents=True, exist_ok=True)
-        REPORT.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {REPORT.relative_to(REPO_ROOT)}")
-    report = json.loads(REPORT.read_text())
-    replace_block(README, TABLE_START, TABLE_END, readme_table(report))
-    print(f"rendered the table in {README.name} from {REPORT.relative_to(REPO_ROOT)}")
-    for failure in failures(report):
-        print(f"FAILED: {failure}", file=sys.stderr)
-    return 1 if failures(report) else 0
+    report = None if args.readme else measure(args.repeats)
+    return publish(REPORT, report, (TABLE_START, TABLE_END), readme_table, failures)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench.readme_block import replace_block  # noqa: E402
+from bench.readme_block import publish  # noqa: E402
 
 PACKAGE = "my_ml_project"
 REPORT = REPO_ROOT / "bench" / "reports" / "trainer_overhead.json"
@@ -255,7 +255,7 @@ def measure(rounds: int, threads: int) -> dict[str, Any]:
 
 def readme_table(report: dict[str, Any]) -> str:
     def rate(entry: dict[str, float]) -> str:
-        return f"{entry['median']:.0f} ({entry['min']:.0f}–{entry['max']:.0f})"
+        return f"{entry['median']:.0f} ({entry['min']:.0f}-{entry['max']:.0f})"
 
     lines = [
         "| case | comparison | Trainer steps/s | hand loop steps/s | ratio (medians) |",
@@ -272,7 +272,7 @@ def readme_table(report: dict[str, Any]) -> str:
     machine = report["machine"]
     lines += [
         "",
-        f"Median (min–max) of {report['rounds']} fresh processes per loop, {report['threads']} torch thread(s), "
+        f"Median (min-max) of {report['rounds']} fresh processes per loop, {report['threads']} torch thread(s), "
         f"{machine['cpus']} CPUs, torch {machine['torch']} (`{report['command'].strip()}`).",
     ]
     return "\n".join(lines)
@@ -301,17 +301,8 @@ def main() -> int:
         return 0
     if args.rounds < 5:
         parser.error("--rounds must be at least 5: a ratio from fewer samples is noise")
-    if not args.readme:
-        report = measure(args.rounds, args.threads)
-        REPORT.parent.mkdir(parents=True, exist_ok=True)
-        REPORT.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {REPORT.relative_to(REPO_ROOT)}")
-    report = json.loads(REPORT.read_text())
-    replace_block(README, TABLE_START, TABLE_END, readme_table(report))
-    print(f"rendered the table in {README.name} from {REPORT.relative_to(REPO_ROOT)}")
-    for failure in failures(report):
-        print(f"FAILED: {failure}", file=sys.stderr)
-    return 1 if failures(report) else 0
+    report = None if args.readme else measure(args.rounds, args.threads)
+    return publish(REPORT, report, (TABLE_START, TABLE_END), readme_table, failures)
 
 
 if __name__ == "__main__":

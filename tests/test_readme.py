@@ -42,6 +42,17 @@ def load_bench(name: str):
     return bench
 
 
+def rendered_from_report(name: str):
+    """``bench/<name>.py`` and its stored report, once README.md's table is found rendered from it."""
+    bench = load_bench(name)
+    report = json.loads(bench.REPORT.read_text())
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(re.escape(bench.TABLE_START) + r"\n(.*?)\n" + re.escape(bench.TABLE_END), readme, re.DOTALL)
+    assert block, f"README.md lost the table markers of bench/{name}.py"
+    assert block.group(1) == bench.readme_table(report), f"run: python bench/{name}.py --readme"
+    return bench, report
+
+
 def test_readme_test_tier_table_is_rendered_from_the_stored_report() -> None:
     """The generated projects' fast tier was measured in every variant and passed.
 
@@ -49,12 +60,7 @@ def test_readme_test_tier_table_is_rendered_from_the_stored_report() -> None:
     prints it, marks it in the table and exits 1 when one is over (``bench.failures``);
     a unit test does not gate on it (the README table shows each figure against the budget).
     """
-    bench = load_bench("test_tiers")
-    report = json.loads(bench.REPORT.read_text())
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(re.escape(bench.TABLE_START) + r"\n(.*?)\n" + re.escape(bench.TABLE_END), readme, re.DOTALL)
-    assert block, "README.md lost its test tier table markers"
-    assert block.group(1) == bench.readme_table(report), "run: python bench/test_tiers.py --readme"
+    bench, report = rendered_from_report("test_tiers")
     assert set(report["variants"]) == set(bench.VARIANTS)
     assert all("fast" in entry["tiers"] for entry in report["variants"].values())
     assert [failure for failure in bench.failures(report) if failure.endswith("failed")] == []  # every tier passed
@@ -62,12 +68,7 @@ def test_readme_test_tier_table_is_rendered_from_the_stored_report() -> None:
 
 def test_readme_startup_table_is_rendered_from_the_stored_report() -> None:
     """Start-up figures come from bench/startup.py's report; each variant's training commands were measured."""
-    bench = load_bench("startup")
-    report = json.loads(bench.REPORT.read_text())
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(re.escape(bench.TABLE_START) + r"\n(.*?)\n" + re.escape(bench.TABLE_END), readme, re.DOTALL)
-    assert block, "README.md lost its start-up table markers"
-    assert block.group(1) == bench.readme_table(report), "run: python bench/startup.py --readme"
+    bench, report = rendered_from_report("startup")
     assert set(report["variants"]) == set(bench.VARIANTS)
     assert all(set(timings) == set(bench.COMMANDS) for timings in report["variants"].values())
 
@@ -75,12 +76,7 @@ def test_readme_startup_table_is_rendered_from_the_stored_report() -> None:
 def test_readme_trainer_table_is_rendered_from_the_stored_report() -> None:
     """The Trainer's figures come from bench/trainer_overhead.py's report: fresh processes, 5+ rounds,
     both comparisons in every case, and the like-for-like ratio within its target."""
-    bench = load_bench("trainer_overhead")
-    report = json.loads(bench.REPORT.read_text())
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(re.escape(bench.TABLE_START) + r"\n(.*?)\n" + re.escape(bench.TABLE_END), readme, re.DOTALL)
-    assert block, "README.md lost its trainer table markers"
-    assert block.group(1) == bench.readme_table(report), "run: python bench/trainer_overhead.py --readme"
+    bench, report = rendered_from_report("trainer_overhead")
     assert set(report["cases"]) == set(bench.CASES) and report["rounds"] >= 5
     for entry in report["cases"].values():
         assert set(entry["ratios"]) == set(bench.COMPARISONS)

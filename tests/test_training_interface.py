@@ -52,9 +52,7 @@ def defining(framework: str, kind: type, name: str) -> Path:
     found = [
         path
         for path in framework_sources(framework)
-        if any(
-            isinstance(node, kind) and node.name == name for node in python_tree(path).body
-        )
+        if any(isinstance(node, kind) and node.name == name for node in python_tree(path).body)
     ]
     assert len(found) == 1, f"{framework}: {name} defined in {found}"
     return found[0]
