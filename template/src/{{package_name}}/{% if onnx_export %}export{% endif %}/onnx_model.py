@@ -61,7 +61,7 @@ class ExportFiles:
 
     @property
     def onnx_int8_model(self) -> Path:
-        """The same graph with dynamically quantized INT8 weights (when quantization is on)."""
+        """The same graph quantized to INT8 (when quantization is on and the INT8 model ships)."""
         return self.root / "model.int8.onnx"
 
     @property
