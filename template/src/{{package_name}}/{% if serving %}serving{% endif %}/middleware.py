@@ -26,6 +26,7 @@ access_log = logging.getLogger(f"{__package__}.access")
 API_KEY_HEADER = "x-api-key"
 PROTECTED_PREFIX = "/v1/"
 UNKNOWN_ROUTE = "other"  # label of paths that match no route, so scanners cannot explode label sets
+REQUEST_ID_BYTES = REQUEST_ID_HEADER.encode()
 QUIET_ROUTES = frozenset(
     {"/healthz", "/readyz", "/metrics"}
 )  # probes and scrapes: access-logged at debug level
@@ -71,7 +72,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        header = next((value for name, value in scope["headers"] if name == REQUEST_ID_HEADER.encode()), None)
+        header = next((value for name, value in scope["headers"] if name == REQUEST_ID_BYTES), None)
         request_id = choose_request_id(header.decode("latin-1") if header else None)
         token = request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
@@ -85,7 +86,7 @@ class RequestContextMiddleware:
                 status, response_started = message["status"], True
                 message["headers"] = [
                     *message.get("headers", []),
-                    (REQUEST_ID_HEADER.encode(), request_id.encode()),
+                    (REQUEST_ID_BYTES, request_id.encode()),
                 ]
             await send(message)
 

@@ -85,23 +85,26 @@ def model_version(path: Path) -> str:
     return f"{path.stem}-{weights_sha256(path)[:12]}"
 
 
-def to_predictions(outputs: np.ndarray, preprocessor: Any) -> list[dict[str, Any]]:
-    """Model outputs ``(batch, classes)`` -> labels and softmax probabilities, or regression values.
+def prediction_numbers(outputs: np.ndarray, preprocessor: Any) -> np.ndarray:
+    """Model outputs ``(batch, classes)`` -> softmax probabilities, or ``(batch, 1)`` -> regression values.
 
     Probabilities are the softmax of the logits, as ``evaluate`` computes them; regression
-    outputs are mapped back from the standardised scale to the target's units.
+    outputs are mapped back from the standardised scale to the target's units. One call for a
+    whole batch: the numbers are computed (and checked for finiteness) once, not per instance.
     """
     if preprocessor.task != CLASSIFICATION:
-        values = preprocessor.inverse_transform_regression(outputs[:, 0].astype(np.float64))
-        return [{"value": float(value)} for value in values]
+        return preprocessor.inverse_transform_regression(outputs[:, 0].astype(np.float64))
     logits = outputs.astype(np.float64)
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probabilities = shifted / shifted.sum(axis=1, keepdims=True)
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def to_predictions(numbers: np.ndarray, preprocessor: Any) -> list[dict[str, Any]]:
+    """The answer's predictions for :func:`prediction_numbers`: a label and its probabilities, or a value."""
+    if preprocessor.task != CLASSIFICATION:
+        return [{"value": value} for value in numbers.tolist()]
     class_names = list(preprocessor.class_names)
     return [
-        {
-            "label": class_names[int(row.argmax())],
-            "probabilities": dict(zip(class_names, row.tolist(), strict=True)),
-        }
-        for row in probabilities
+        {"label": class_names[best], "probabilities": dict(zip(class_names, row, strict=True))}
+        for best, row in zip(numbers.argmax(axis=1).tolist(), numbers.tolist(), strict=True)
     ]
