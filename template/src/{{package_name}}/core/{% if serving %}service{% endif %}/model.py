@@ -90,7 +90,7 @@ def prediction_numbers(outputs: np.ndarray, preprocessor: Any) -> np.ndarray:
 
     Probabilities are the softmax of the logits, as ``evaluate`` computes them; regression
     outputs are mapped back from the standardised scale to the target's units. One call for a
-    whole batch: the numbers are computed (and checked for finiteness) once, not per instance.
+    whole batch of the server's requests, not one per instance.
     """
     if preprocessor.task != CLASSIFICATION:
         return preprocessor.inverse_transform_regression(outputs[:, 0].astype(np.float64))
