@@ -17,7 +17,7 @@ import yaml
 MAX_LINES = 1800
 PACKAGE = "my_ml_project"
 STAGES = {
-    "evaluation", "fairness", "explanations", "export", "monitoring", "serving", "loadtest",
+    "tuning", "evaluation", "fairness", "explanations", "export", "monitoring", "serving", "loadtest",
     "benchmark", "readiness", "documents",
 }  # fmt: skip
 VARIANTS = {

@@ -8,8 +8,7 @@ Each run writes to its own folder, ``paths.run_dir`` (``artifacts/runs/<date>_<t
 see core/runs.py): ``checkpoints/best.pt`` and ``checkpoints/last.pt``, ``config.yaml``
 (resolved), ``preprocessor.json``, ``history.json`` (per-epoch metrics, best epoch, early
 stop) and ``run.json`` (status, times, overrides); configs/paths/ names each of them. The
-test split is the evaluation stage's (``make evaluate``: ``metrics.json`` and the drift
-reference profile).
+test split is the evaluation stage's (``make evaluate``: metrics and drift reference).
 """
 
 import logging
@@ -47,6 +46,7 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     log.info("data: %s", data.summary())
     model = build_model(settings["model"], data.preprocessor)
     callbacks = [instantiate(settings["tracking"])] if settings.get("tracking") else []
+    callbacks += [instantiate(spec) for spec in settings["callbacks"].values()]  # e.g. make tune's
     trainer = Trainer(
         model,
         TrainerSettings.from_mapping(settings["trainer"]),
