@@ -67,15 +67,19 @@ def run_tuning(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str,
             log.info("trial %d: best validation %s %.4f", trial.number, monitor, value)
     summary = study_summary(study, runs_dir, run_prefix)
     write_json(Path(config["paths"]["tuning_dir"]) / f"{settings.study}.json", summary)
-    if summary["best_run"]:
-        log.info(
-            "best trial %d: %s %.4f with %s; next: make evaluate RUN=%s",
-            summary["best_trial"],
-            monitor,
-            summary["best_value"],
-            summary["best_params"],
-            summary["best_run"],
+    if not summary["best_run"]:
+        raise ProjectError(
+            f"no trial of study {settings.study!r} has completed (see the failures above); fix them "
+            "and run make tune again: the study continues."
         )
+    log.info(
+        "best trial %d: %s %.4f with %s; next: make evaluate RUN=%s",
+        summary["best_trial"],
+        monitor,
+        summary["best_value"],
+        summary["best_params"],
+        summary["best_run"],
+    )
     return summary
 
 
