@@ -151,13 +151,14 @@ def test_image_project_trains_on_demo_images_and_evaluates(image_project: Path) 
     exported = json.loads((run_dir / "export.json").read_text())
     assert exported["parity"]["passed"] and exported["input"]["shape"] == ["batch", 3, 32, 32]
     assert exported["metrics"]["fp32"]["accuracy"] == pytest.approx(trained["metrics"]["accuracy"], abs=0.01)
-    assert_int8_measured_and_decided(exported, trained["metrics"]["accuracy"])
+    assert_int8_measured_and_decided(exported, trained["metrics"]["accuracy"], image_project)
     assert_demo_disparity_is_found(image_project)
 
 
-def assert_int8_measured_and_decided(exported: dict, fp32_accuracy: float) -> None:
+def assert_int8_measured_and_decided(exported: dict, fp32_accuracy: float, project: Path) -> None:
     """INT8 is always quantized and measured; it ships only when fast enough (1.03-1.34x fp32 on
-    this demo CNN, so usually not), and a declined INT8 file is removed so it cannot be deployed."""
+    this demo CNN, so usually not), and a declined INT8 file is removed so it cannot be deployed.
+    The export report's paths are relative to the project."""
     quantization = exported["quantization"]
     ships = quantization["ships"]
     int8_metrics = exported["metrics"]["int8"] if ships else quantization["metrics"]
@@ -165,7 +166,9 @@ def assert_int8_measured_and_decided(exported: dict, fp32_accuracy: float) -> No
     assert int8_metrics["accuracy"] >= fp32_accuracy - 0.05, quantization
     assert int8_mb < exported["files"]["fp32"]["mb"] / 2, quantization
     assert "int8" in exported["latency"] and quantization["reason"]
-    int8_file = Path(exported["files"]["fp32"]["path"]).with_name("model.int8.onnx")
+    fp32_file = project / exported["files"]["fp32"]["path"]
+    assert fp32_file.is_file(), fp32_file  # so the INT8 file is looked for where the export writes it
+    int8_file = fp32_file.with_name("model.int8.onnx")
     assert int8_file.is_file() == ships == ("int8" in exported["files"]), quantization
 
 
