@@ -129,7 +129,7 @@ CORE_FILES = [
     for name in (
         "__init__", "artifacts", "atomic", "checkpoint", "config", "devices", "errors", "integrity", "inference",
         "metrics", "placeholders", "markers", "predict", "reporting", "reproducibility", "runs", "scoring",
-        "show_runs", "sweeps", "waivers",
+        "show_runs", "sweeps", "history", "waivers",
     )
 ]  # fmt: skip
 # The training interface both frameworks share (the same files; tests/test_training_interface.py).

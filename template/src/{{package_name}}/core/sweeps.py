@@ -13,9 +13,7 @@ figures optimistic. The best job is evaluated and released like any run
 writes nothing.
 """
 
-import json
 import logging
-import math
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from .atomic import write_text_atomically
+from .history import best_validation, read_history
 from .metrics import metric_direction
 from .reporting import write_json
 from .runs import Run, list_runs
@@ -35,17 +34,13 @@ SUMMARY_MARKDOWN = "sweep_summary.md"
 
 def job_row(job: Run, runs_dir: Path, history_name: str, monitor: str) -> dict[str, Any]:
     """One job of the sweep: its run name, overrides, status and best validation metric."""
-    try:
-        history = json.loads((job.path / history_name).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        history = {}  # a job that failed before its first epoch ended has no history
-    best = history.get(f"best_val_{monitor}") if isinstance(history, dict) else None
+    history = read_history(job.path / history_name)
     return {
         "run": job.path.relative_to(runs_dir).as_posix(),
         "overrides": [item for item in job.record.get("overrides", []) if not item.startswith("paths.")],
         "status": str(job.record.get("status", "running")),
-        f"best_val_{monitor}": best if isinstance(best, (int, float)) and math.isfinite(best) else None,
-        "best_epoch": history.get("best_epoch") if isinstance(history, dict) else None,
+        f"best_val_{monitor}": best_validation(history, monitor),
+        "best_epoch": history.get("best_epoch"),
     }
 
 

@@ -11,7 +11,6 @@ median pruner stops trials that fall behind the others. The study lives in a SQL
 
 import json
 import logging
-import math
 import os
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import optuna
 
 from ..core.config import PROJECT_ROOT, settings_from_mapping
 from ..core.errors import ProjectError
+from ..core.history import best_validation, read_history
 from ..core.metrics import metric_direction
 from ..core.runs import read_record, write_record
 
@@ -81,7 +81,9 @@ def suggest(trial: optuna.Trial, space: Mapping[str, Mapping[str, Any]]) -> dict
         if "choices" in entry:
             values[key] = trial.suggest_categorical(key, list(entry["choices"]))
         elif isinstance(entry["low"], int) and isinstance(entry["high"], int):
-            values[key] = trial.suggest_int(key, entry["low"], entry["high"], log=bool(entry.get("log")))
+            values[key] = trial.suggest_int(
+                key, entry["low"], entry["high"], log=bool(entry.get("log")), step=entry.get("step", 1)
+            )
         else:
             step = entry.get("step")
             values[key] = trial.suggest_float(
@@ -156,13 +158,12 @@ def run_trial(
     if pruned_at is not None:
         mark_pruned(run_dir, pruned_at)
         return None
-    history = json.loads((run_dir / history_name).read_text(encoding="utf-8"))
-    value = history.get(f"best_val_{monitor}")
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
+    value = best_validation(read_history(run_dir / history_name), monitor)
+    if value is None:
         raise ProjectError(
             f"trial {trial.number} has no finite validation {monitor} in {run_dir / history_name}."
         )
-    return float(value)
+    return value
 
 
 def mark_pruned(run_dir: Path, epochs: int) -> None:
