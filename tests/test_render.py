@@ -107,6 +107,10 @@ EXPECTED_FILES = [
     "configs/paths/default.yaml",
     "configs/runs.yaml",
     "tests/test_runs.py",
+    # the model registry (make promote, make rollback) and its runbook, in every variant
+    "configs/registry.yaml",
+    "tests/test_registry.py",
+    "docs/operations.md",
 ]
 # The model card and datasheet generator (python -m <package>.documents), in every variant.
 DOCUMENTATION_FILES = [
@@ -129,7 +133,7 @@ CORE_FILES = [
     for name in (
         "__init__", "artifacts", "atomic", "checkpoint", "config", "devices", "errors", "integrity", "inference",
         "metrics", "placeholders", "markers", "predict", "reporting", "reproducibility", "runs", "scoring",
-        "show_runs", "sweeps", "history", "waivers",
+        "show_runs", "sweeps", "history", "waivers", "registry",
     )
 ]  # fmt: skip
 # The training interface both frameworks share (the same files; tests/test_training_interface.py).
@@ -143,6 +147,8 @@ PACKAGE_FILES = [
     "readiness/checks.py",
     "readiness/checklist.py",
     "readiness/test_results.py",
+    "registry/__init__.py",
+    "registry/__main__.py",
     "data/dataset.py",
     "data/demo.py",
     "data/preprocessing.py",
@@ -216,15 +222,20 @@ SERVING_FILES = (
         "tests/test_serve_drift.py",
         "tests/serve_inputs.py",  # one per modality
         "tests/test_deploy.py",
+        "configs/rollout.yaml",
+        "tests/test_rollout.py",
     ],
     [
         "serving/__main__.py",
+        "rollout/__init__.py",
+        "rollout/__main__.py",
+        "rollout/comparison.py",
         "loadtest/__init__.py",
         "loadtest/__main__.py",
         "loadtest/loadgen.py",
         *(
             f"serving/{name}.py"
-            for name in ("__init__", "app", "batching", "drift", "factory", "logs", "metrics", "middleware")
+            for name in ("__init__", "app", "batching", "drift", "factory", "logs", "metrics", "middleware", "rollout")
         ),
         *(
             f"core/service/{name}.py"

@@ -5,7 +5,10 @@ training does not.
 """
 
 import hashlib
+import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 
 def weights_sha256(path: Path) -> str:
@@ -15,11 +18,32 @@ def weights_sha256(path: Path) -> str:
     it describes (paths stay the same when a model is retrained; the hash does not).
     """
     digest = hashlib.sha256()
-    files = sorted(path.glob("*.safetensors")) if path.is_dir() else [path]
-    for file in files:
-        with file.open("rb") as handle:
-            while chunk := handle.read(1 << 20):  # constant memory for any size
-                digest.update(chunk)
+    for file in sorted(path.glob("*.safetensors")) if path.is_dir() else [path]:
+        update_with_file(digest, file)
+    return digest.hexdigest()
+
+
+def update_with_file(digest: Any, file: Path) -> None:
+    with file.open("rb") as handle:
+        while chunk := handle.read(1 << 20):  # constant memory for any size
+            digest.update(chunk)
+
+
+def data_fingerprint(config: Mapping[str, Any]) -> str:
+    """SHA-256 of what decides a run's data: the ``data`` settings, the seed (which draws the
+    split), and the contents of every file or folder those settings name.
+
+    ``config`` is a run's resolved config (its ``config.yaml``). The registry records it
+    with each release, so an audit can tell whether two models saw the same data.
+    """
+    data = config.get("data", {})
+    digest = hashlib.sha256(json.dumps({"data": data, "seed": config.get("seed")}, sort_keys=True).encode())
+    for value in sorted(str(value) for value in data.values() if isinstance(value, str)):
+        path = Path(value)
+        files = sorted(item for item in path.rglob("*") if item.is_file()) if path.is_dir() else [path]
+        for file in (file for file in files if file.is_file()):
+            digest.update(f"{file.as_posix()}\n".encode())
+            update_with_file(digest, file)
     return digest.hexdigest()
 
 

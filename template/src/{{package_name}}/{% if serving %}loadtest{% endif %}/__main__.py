@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 
 MODES = {"batching": True, "no_batching": False}
 # Settings the load test sets itself for every server it starts.
-MANAGED_SERVE_KEYS = ("host", "port", "workers", "backend", "noop_route")
+MANAGED_SERVE_KEYS = ("host", "port", "workers", "backend", "noop_route", "model", "rollout")
 
 
 @dataclass(frozen=True)
@@ -118,10 +118,13 @@ def serve_overrides(config: Mapping[str, Any]) -> list[str]:
         return [f"{prefix}={json.dumps(value) if not isinstance(value, str) else value}"]
 
     serve = {key: value for key, value in config["serve"].items() if key not in MANAGED_SERVE_KEYS}
-    # The run resolved once here: every server measures the same run's model.
+    # The run resolved once here: every server measures the same run's model, as a run
+    # (not the registry's champion), alone (no rollout).
     return [
         f"paths.artifacts_dir={config['paths']['artifacts_dir']}",
         f"paths.run_dir={config['paths']['run_dir']}",
+        "serve.model=run",
+        "serve.rollout.mode=none",
         *flatten("serve", serve),
     ]
 

@@ -5,7 +5,9 @@ on the command line, e.g. ``python -m <package>.serving serve.port=9000 serve.wo
 serve.backend=onnxruntime``. The settings are in ``configs/serve.yaml``; the server itself
 is in ``serving/``.
 
-The model files are checked before the port is bound, so a missing checkpoint or ONNX
+``serve.model`` picks the model: the registry's ``champion`` by default (``make promote``),
+a version, or ``run`` (the run ``paths.run`` names, unregistered); ``serve.rollout`` adds a
+challenger beside it (canary or shadow). The model files are checked before the port is bound, so a missing checkpoint or ONNX
 export ends with one line saying what to run first. With ``serve.workers`` > 1 uvicorn
 starts that many processes; their metrics are shared through prometheus client's
 multiprocess directory (``$PROMETHEUS_MULTIPROC_DIR``, a fresh temporary one if unset).
@@ -18,16 +20,19 @@ import logging.config
 import os
 import shutil
 import tempfile
+from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 
 import hydra
 import uvicorn
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from ..core.config import CONFIG_DIR, to_plain
+from ..core.config import CONFIG_DIR
 from ..core.errors import exit_on_user_error
 from ..core.run_lookup import register_run_dir_resolver
-from ..core.service.model import resolve_model_source
+from ..core.runs import TIMESTAMP
+from ..core.service.model import choose_model, resolve_model_source
 from ..core.service.settings import ServeSettings
 from .factory import APP_FACTORY, CONFIG_ENV
 from .logs import logging_config
@@ -51,15 +56,36 @@ def prepare_multiprocess_metrics() -> Path:
     return directory
 
 
+def start_prediction_log(settings: ServeSettings) -> None:
+    """Each rollout gets a log of its own: an earlier log is kept beside it, named by its last write."""
+    if settings.rollout.mode == "none" or not settings.rollout.prediction_log:
+        return
+    path = Path(settings.rollout.prediction_log)
+    if path.is_file() and path.stat().st_size:
+        stamp = datetime.fromtimestamp(path.stat().st_mtime).strftime(TIMESTAMP)
+        kept = path.rename(path.with_name(f"{path.stem}-{stamp}{path.suffix}"))
+        log.info("kept the previous rollout's prediction log as %s", kept)
+
+
 def run_server(cfg: DictConfig) -> None:
     """The serving stage as a function of its config: check, then run uvicorn until stopped."""
-    config = to_plain(cfg)
-    settings = ServeSettings.from_mapping(config["serve"])
+    serve = OmegaConf.to_container(cfg.serve, resolve=True)
+    assert isinstance(serve, dict)
+    settings = ServeSettings.from_mapping(serve)
     logging.config.dictConfig(logging_config(settings.log_level))  # JSON lines from the first one
-    source = resolve_model_source(config, settings)  # fails here, with the fix, if files are missing
+    champion = choose_model(cfg, settings.model)
+    challenger = choose_model(cfg, settings.rollout.challenger) if settings.rollout.mode != "none" else None
+    # Fails here, with the fix, if files are missing.
+    source = resolve_model_source(champion.config, settings, champion.registered)
+    if challenger is not None:
+        other = resolve_model_source(challenger.config, settings, challenger.registered)
+        log.info("rollout %s: challenger %s beside %s", settings.rollout.mode, other.version, source.version)
+    start_prediction_log(settings)
     if settings.workers > 1:
         prepare_multiprocess_metrics()
-    os.environ[CONFIG_ENV] = json.dumps(config)
+    os.environ[CONFIG_ENV] = json.dumps(
+        {"champion": asdict(champion), "challenger": asdict(challenger) if challenger else None}
+    )
     log.info(
         "serving %s (%s) on http://%s:%d with %d worker(s)",
         source.version,

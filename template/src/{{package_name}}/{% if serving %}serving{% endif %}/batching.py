@@ -27,7 +27,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .metrics import ServingMetrics
+from .metrics import VersionMetrics
 
 # One batch of requests' work -> one result per request, in order: its answer or the
 # exception that refuses it (a failure of the whole batch raises instead).
@@ -47,7 +47,7 @@ class InferenceRunner(Protocol):
 
 
 def timed_batches(
-    run_batch: BatchFunction, metrics: ServingMetrics
+    run_batch: BatchFunction, metrics: VersionMetrics
 ) -> Callable[[list[Any], Sequence[float]], list[Any]]:
     """``run_batch`` with each request's queue wait observed (on the inference thread);
     ``enqueued`` holds the ``perf_counter`` time at which each request was submitted."""
@@ -100,7 +100,7 @@ class Arrivals:
 class DirectRunner:
     """Batching off: each request's work is a batch of its own on the inference thread."""
 
-    def __init__(self, run_batch: BatchFunction, executor: Executor, metrics: ServingMetrics) -> None:
+    def __init__(self, run_batch: BatchFunction, executor: Executor, metrics: VersionMetrics) -> None:
         self._run = timed_batches(run_batch, metrics)
         self._executor = executor
         self._closing = False
@@ -142,7 +142,7 @@ class DynamicBatcher:
         self,
         run_batch: BatchFunction,
         executor: Executor,
-        metrics: ServingMetrics,
+        metrics: VersionMetrics,
         *,
         max_batch_size: int,
         max_wait_ms: float,

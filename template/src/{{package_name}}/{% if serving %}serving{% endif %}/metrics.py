@@ -11,6 +11,7 @@ Every app gets its own registry, so several apps can live in one process (tests)
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -72,26 +73,29 @@ class ServingMetrics:
         )
         self.queue_wait = Histogram(
             f"{PREFIX}_queue_wait_seconds",
-            "Time a request's instances waited before their forward pass started",
+            "Time a request's instances waited before their forward pass started, by model version",
+            ["model_version"],
             buckets=QUEUE_BUCKETS,
             registry=registry,
         )
         self.inference_duration = Histogram(
             f"{PREFIX}_inference_duration_seconds",
-            "Duration of one forward pass (one batch)",
+            "Duration of one forward pass (one batch), by model version",
+            ["model_version"],
             buckets=INFERENCE_BUCKETS,
             registry=registry,
         )
         self.batch_size = Histogram(
             f"{PREFIX}_batch_size",
-            "Instances per forward pass",
+            "Instances per forward pass, by model version",
+            ["model_version"],
             buckets=BATCH_BUCKETS,
             registry=registry,
         )
         self.predictions = Counter(
             f"{PREFIX}_predictions_total",
-            "Predicted instances, by predicted class (classification only)",
-            ["label"],
+            "Predicted instances, by model version and predicted class (classification only)",
+            ["model_version", "label"],
             registry=registry,
         )
         self.ready_workers = Gauge(
@@ -107,8 +111,19 @@ class ServingMetrics:
             registry=registry,
             multiprocess_mode="livemax",
         )
-        for label in class_names:  # every class is exported from the start, at zero
-            self.predictions.labels(label=label)
+        self.class_names = tuple(class_names)
+
+    def for_version(self, version: str) -> "VersionMetrics":
+        """The prediction metrics of one served model (champion or challenger), labelled with its version."""
+        for label in self.class_names:  # every class is exported from the start, at zero
+            self.predictions.labels(model_version=version, label=label)
+        return VersionMetrics(
+            version,
+            self.queue_wait.labels(model_version=version),
+            self.inference_duration.labels(model_version=version),
+            self.batch_size.labels(model_version=version),
+            self.predictions,
+        )
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type (summed over workers in multiprocess mode)."""
@@ -122,3 +137,17 @@ class ServingMetrics:
         """Drop this worker's live gauges (in-flight requests, model info) from the shared files."""
         if multiprocess_mode():
             multiprocess.mark_process_dead(os.getpid())
+
+
+@dataclass(frozen=True)
+class VersionMetrics:
+    """One model version's prediction metrics: what its batcher and predictor observe."""
+
+    version: str
+    queue_wait: Histogram
+    inference_duration: Histogram
+    batch_size: Histogram
+    predictions: Counter
+
+    def count_predictions(self, label: str, count: int) -> None:
+        self.predictions.labels(model_version=self.version, label=label).inc(count)

@@ -25,7 +25,7 @@ import orjson
 from ..core.service.model import ModelSource, prediction_numbers, to_predictions
 from ..core.service.schemas import Codec, InstanceError
 from .drift import DisabledMonitor, DriftMonitor
-from .metrics import ServingMetrics
+from .metrics import VersionMetrics
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class BatchPredictor:
         forward: Callable[[np.ndarray], np.ndarray],
         source: ModelSource,
         codec: Codec,
-        metrics: ServingMetrics,
+        metrics: VersionMetrics,
         drift: DriftMonitor | DisabledMonitor,
     ) -> None:
         self.forward = forward
@@ -101,7 +101,7 @@ class BatchPredictor:
         counts = np.bincount(numbers.argmax(axis=1), minlength=len(class_names))
         for label, count in zip(class_names, counts.tolist(), strict=True):
             if count:
-                self.metrics.predictions.labels(label=label).inc(count)
+                self.metrics.count_predictions(label, count)
 
     def _encode(self, works: list[Work], results: list[Any]) -> list[tuple[int, np.ndarray]]:
         """The inputs of each request that encodes, by its index; the others get their error.

@@ -14,21 +14,29 @@ happens after, while ``/readyz`` answers 503.
 """
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from omegaconf import DictConfig, OmegaConf
 
 from ...data.preprocessing import load_preprocessor
+from ..config import to_plain
 from ..errors import ProjectError
 from ..fingerprints import weights_sha256
 from ..inference import saved_preprocessor
+from ..registry import CHAMPION, RegistryError, check_intact, resolve
 from .schemas import CLASSIFICATION
 from .settings import ServeSettings
 
 PACKAGE = __name__.split(".")[0]
 PREPROCESSOR_FILE = "preprocessor.json"
+# serve.model: the run paths.run names, outside the registry.
+UNREGISTERED_RUN = "run"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,12 +57,58 @@ class ModelSource:
         return tuple(getattr(self.preprocessor, "class_names", ()))
 
 
-def resolve_model_source(config: dict[str, Any], serve: ServeSettings) -> ModelSource:
-    """Find the model file of ``serve.backend`` and read its preprocessor, or say what to run first."""
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model ``serve.model`` (or ``serve.rollout.challenger``) names: the config whose paths are
+    its files, and its registry version (``None``: a run served outside the registry)."""
+
+    config: dict[str, Any]
+    registered: str | None
+
+
+def choose_model(cfg: DictConfig, reference: str) -> ModelChoice:
+    """The files of the model ``reference`` names: ``run``, an alias or a registered version.
+
+    A registered version's folder has the layout of a run's (it is a copy of one), so its
+    files are found by pointing ``paths.run_dir`` at it; its weights are checked against the
+    registry first. ``champion`` before any promotion serves ``paths.run``, with a warning.
+    """
+    if reference == UNREGISTERED_RUN:
+        return ModelChoice(to_plain(cfg), None)
+    registry_dir = Path(str(cfg.paths.registry_dir))
+    served = resolve(registry_dir, reference)
+    if served is None:
+        if reference != CHAMPION:
+            raise RegistryError(
+                f"no {reference} in the registry {registry_dir}: register one with `make register RUN=<name>`."
+            )
+        log.warning(
+            "no champion in %s yet: serving the unregistered run paths.run=%s; release one with "
+            "`make promote RUN=<name>`",
+            registry_dir,
+            cfg.paths.run,
+        )
+        return ModelChoice(to_plain(cfg), None)
+    chosen = OmegaConf.merge(cfg, {"paths": {"run_dir": str(served.folder)}})
+    assert isinstance(chosen, DictConfig)
+    config = to_plain(chosen)
+    check_intact(served, Path(config["paths"]["checkpoint"]))
+    return ModelChoice(config, served.version)
+
+
+def resolve_model_source(
+    config: dict[str, Any], serve: ServeSettings, registered: str | None = None
+) -> ModelSource:
+    """Find the model file of ``serve.backend`` and read its preprocessor, or say what to run first.
+
+    ``registered``: the model's registry version, which names it in answers and metrics;
+    otherwise the hash of its weights does (:func:`model_version`).
+    """
     if serve.backend == "torch":
         checkpoint = Path(config["paths"]["checkpoint"])
         # Loads nothing executable; a missing model names `make train`.
-        return ModelSource("torch", checkpoint, saved_preprocessor(checkpoint), model_version(checkpoint))
+        version = registered or model_version(checkpoint)
+        return ModelSource("torch", checkpoint, saved_preprocessor(checkpoint), version)
     export_dir = config["paths"].get("export_dir")
     if export_dir is None:
         raise ProjectError(
@@ -74,7 +128,7 @@ def resolve_model_source(config: dict[str, Any], serve: ServeSettings) -> ModelS
             "model and its preprocessing are written together."
         )
     preprocessor = load_preprocessor(json.loads(preprocessor_file.read_text(encoding="utf-8")))
-    return ModelSource("onnxruntime", model, preprocessor, model_version(model))
+    return ModelSource("onnxruntime", model, preprocessor, registered or model_version(model))
 
 
 def model_version(path: Path) -> str:

@@ -1,0 +1,1 @@
+"""Registry stage: register, promote and roll back released models (``make promote``, ``make rollback``)."""
