@@ -30,6 +30,7 @@ from transformers import (
     TrainingArguments,
 )
 from transformers import Trainer as HuggingFaceTrainer
+from transformers.integrations import get_reporting_integration_callbacks
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from ..core.checkpoint import (
@@ -326,7 +327,7 @@ class Trainer:
             fp16=fp16,
             dataloader_num_workers=num_workers,
             dataloader_pin_memory=on_cuda,
-            report_to="none",  # trackers are explicit callbacks (see training/tracking.py)
+            report_to="none",  # trackers are project callbacks, with integrations they ask for (_integrations)
             disable_tqdm=True,
             # The datasets hold only model inputs, or decode images on access from a path
             # column that the Trainer must not drop before the transform runs.
@@ -346,6 +347,12 @@ class Trainer:
             scheduler = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
         return optimizer, scheduler
 
+    def _integrations(self) -> list[type[TrainerCallback]]:
+        """The Trainer's own reporting integrations that project trackers ask for (their
+        ``huggingface_integration``, e.g. ``mlflow``): they log into the tracker's run."""
+        names = {getattr(callback, "huggingface_integration", None) for callback in self.callbacks}
+        return list(get_reporting_integration_callbacks(sorted(name for name in names if name)))
+
     def fit(self, train_data: Any, val_data: Any) -> FitResult:
         """Train (resuming if configured) and load the best epoch's weights into the model; every
         project callback's ``close`` runs at the end, also when training fails."""
@@ -364,7 +371,11 @@ class Trainer:
         train_data = limited(train_data, settings.limit_train_batches, self.batch_size)
         val_data = limited(val_data, settings.limit_val_batches, self.eval_batch_size)
         project_callbacks = ProjectCallbacks(self.callbacks, settings, self.checkpoint_dir)
-        all_callbacks: list[TrainerCallback] = [project_callbacks, *self.native_callbacks]
+        all_callbacks: list[TrainerCallback] = [
+            project_callbacks,  # first: a tracker opens its run before the Trainer's integration logs to it
+            *(integration() for integration in self._integrations()),
+            *self.native_callbacks,
+        ]
         if settings.early_stopping_patience:
             all_callbacks.append(
                 EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience)

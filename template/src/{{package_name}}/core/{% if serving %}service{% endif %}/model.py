@@ -89,7 +89,7 @@ def choose_model(cfg: DictConfig, reference: str) -> ModelChoice:
             cfg.paths.run,
         )
         return ModelChoice(to_plain(cfg), None)
-    chosen = OmegaConf.merge(cfg, {"paths": {"run_dir": str(served.folder)}})
+    chosen = OmegaConf.merge(cfg, dict(paths=dict(run_dir=str(served.folder))))
     assert isinstance(chosen, DictConfig)
     config = to_plain(chosen)
     check_intact(served, Path(config["paths"]["checkpoint"]))
