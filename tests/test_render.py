@@ -74,6 +74,7 @@ OPTION_VARIANTS = [
     {"project_name": "Fraud Detector 2", "package_name": "fraud_detector"},
     {"package_name": "a_thirty_character_package_nam"},  # the longest allowed: formatting holds
     {"experiment_tracking": "tensorboard"},
+    {"experiment_tracking": "none"},
     {"explainability": "none"},
     {"modality": "image", "explainability": "none"},
     {"framework": "huggingface", "modality": "text", "explainability": "none"},
@@ -156,6 +157,12 @@ PACKAGE_FILES = [
     *TRAINING_INTERFACE_FILES,
     *DOCUMENTATION_FILES,
 ]
+# Experiment tracking: the files of each choice ("none" renders neither and mentions no tracker).
+TRACKING_FILES = {
+    "mlflow": ["configs/tracking/mlflow.yaml", "src/{package}/core/tracking.py", "src/{package}/core/pyfunc_model.py"],
+    "tensorboard": ["configs/tracking/tensorboard.yaml"],
+}
+TRACKER_FILES = ["src/{package}/training/tracking.py", "tests/test_tracking.py"]
 # Files only some modalities have: (project files, package files).
 MODALITY_FILES = {
     "tabular": (
@@ -304,6 +311,22 @@ def assert_make_targets_run_rendered_stages(project: Path, package: str) -> None
         assert module.with_suffix(".py").is_file() or (module / "__main__.py").is_file(), f"make runs {stage}"
 
 
+def assert_tracking_files(project: Path, package: str, tracking: str) -> None:
+    """The chosen tracker's files and no other's; with ``none`` nothing of MLflow or TensorBoard."""
+    for choice, relatives in TRACKING_FILES.items():
+        for relative in relatives:
+            assert (project / relative.format(package=package)).is_file() == (tracking == choice), relative
+    for relative in TRACKER_FILES:
+        assert (project / relative.format(package=package)).is_file() == (tracking != "none"), relative
+    for name in {"mlflow", "tensorboard"} - {tracking}:
+        mentions = [
+            path.relative_to(project)
+            for path in project.rglob("*")
+            if path.is_file() and name in path.read_text(encoding="utf-8", errors="replace").lower()
+        ]
+        assert not mentions, f"experiment_tracking={tracking} renders {name} in {mentions}"
+
+
 def assert_clean_project(project: Path, package: str) -> None:
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     modality = answers["modality"]
@@ -319,6 +342,7 @@ def assert_clean_project(project: Path, package: str) -> None:
             assert (project / relative).is_file() == chosen, (
                 f"{relative} with serving={answers['serving']}, docker={answers['docker']}"
             )
+    assert_tracking_files(project, package, answers["experiment_tracking"])
     if answers["framework"] == "huggingface":
         for relative in HF_EXPECTED_FILES:
             assert (project / relative).is_file(), relative
@@ -427,13 +451,19 @@ def test_answers_reach_the_generated_files(copie) -> None:
 
 def test_experiment_tracking_renders_only_when_chosen(copie) -> None:
     plain = render_ok(copie, {"experiment_tracking": "none"})
-    tracked = render_ok(copie, {"experiment_tracking": "tensorboard"})
-    assert not (plain / "src/my_ml_project/training/tracking.py").exists()
-    assert not (plain / "configs/tracking").exists() and "tensorboard" not in (plain / "pyproject.toml").read_text()
-    assert (tracked / "src/my_ml_project/training/tracking.py").is_file()
-    assert (tracked / "tests/test_tracking.py").is_file()
-    assert "- tracking: tensorboard" in (tracked / "configs/train.yaml").read_text()
-    assert '"tensorboard>=2.16"' in (tracked / "pyproject.toml").read_text()
+    tensorboard = render_ok(copie, {"experiment_tracking": "tensorboard"})
+    mlflow = render_ok(copie, {})  # the default
+    assert yaml.safe_load((mlflow / ".copier-answers.yml").read_text())["experiment_tracking"] == "mlflow"
+    for project, tracking in ((plain, "none"), (tensorboard, "tensorboard"), (mlflow, "mlflow")):
+        assert_tracking_files(project, "my_ml_project", tracking)
+    assert "tracking: null" in (plain / "configs/train.yaml").read_text()
+    assert "- tracking: tensorboard" in (tensorboard / "configs/train.yaml").read_text()
+    assert '"tensorboard>=2.16"' in (tensorboard / "pyproject.toml").read_text()
+    assert "- tracking: mlflow" in (mlflow / "configs/train.yaml").read_text()
+    assert '"mlflow>=3.1"' in (mlflow / "pyproject.toml").read_text()
+    hydra = yaml.safe_load((mlflow / "configs/hydra/default.yaml").read_text())
+    assert hydra["callbacks"]["mlflow_stage"]["_target_"] == "my_ml_project.core.tracking.StageLogger"
+    assert "\nui:" in (mlflow / "Makefile").read_text() and "\nui:" not in (plain / "Makefile").read_text()
 
 
 def test_export_and_quantization_render_only_when_chosen(copie) -> None:

@@ -81,6 +81,7 @@ def function_names(path: Path) -> set[str]:
         "optimization.py",
         "schedule.py",
         "{% if experiment_tracking == 'tensorboard' %}tracking.py{% endif %}",
+        "{% if experiment_tracking == 'mlflow' %}tracking.py{% endif %}",
     ],
 )
 def test_shared_training_modules_are_one_source_for_both_frameworks(module: str) -> None:

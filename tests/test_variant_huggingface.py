@@ -51,7 +51,7 @@ def test_hugging_face_variant_renders_a_clean_project(copie, answers: dict) -> N
         {**HF_IMAGE, "experiment_tracking": "tensorboard", "ci": "gitlab"},
         {**HF_TEXT, "sensitive_features": "", "fairness_checks": False, "python_version": "3.10"},
     ],
-    ids=["text-tensorboard", "image-tensorboard-gitlab", "text-no-sensitive"],
+    ids=["text-tensorboard", "image-tensorboard-gitlab", "text-no-sensitive-mlflow"],
 )
 def test_hugging_face_option_variants_render_cleanly(copie, answers: dict) -> None:
     project = render_ok(copie, answers)
@@ -64,6 +64,11 @@ def test_hugging_face_option_variants_render_cleanly(copie, answers: dict) -> No
             "_target_": "my_ml_project.training.tracking.TensorBoardTracker",
             "log_dir": "${paths.tensorboard}",  # the run's folder (configs/paths/)
         }
+    else:  # the default, MLflow: the same tracker as PyTorch projects, which asks for the Trainer's integration
+        tracking = yaml.safe_load((project / "configs/tracking/mlflow.yaml").read_text())
+        assert tracking["_target_"] == "my_ml_project.training.tracking.MlflowTracker"
+        tracker = (project / "src/my_ml_project/training/tracking.py").read_text()
+        assert 'huggingface_integration = "mlflow"' in tracker
 
 
 @pytest.mark.parametrize(

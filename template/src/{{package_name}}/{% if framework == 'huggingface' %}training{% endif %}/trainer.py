@@ -349,7 +349,7 @@ class Trainer:
 
     def _integrations(self) -> list[type[TrainerCallback]]:
         """The Trainer's own reporting integrations that project trackers ask for (their
-        ``huggingface_integration``, e.g. ``mlflow``): they log into the tracker's run."""
+        ``huggingface_integration``, a name ``report_to`` accepts): they log into the tracker's run."""
         names = {getattr(callback, "huggingface_integration", None) for callback in self.callbacks}
         return list(get_reporting_integration_callbacks(sorted(name for name in names if name)))
 
