@@ -169,6 +169,26 @@ def test_tensorboard_project_passes_its_own_tests(tmp_path: Path) -> None:
     )
 
 
+def test_untracked_project_never_imports_mlflow_and_still_promotes_and_rolls_back(tmp_path: Path) -> None:
+    """experiment_tracking=none: no MLflow dependency, and its registry tests (promote through the
+    gate, promote, rollback) pass with ``import mlflow`` made to fail."""
+    project = render(tmp_path / "plain", "experiment_tracking=none")
+    declared = (project / "pyproject.toml").read_text()
+    assert "mlflow" not in declared.lower()
+    blocker = tmp_path / "no-mlflow" / "mlflow"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text('raise ImportError("experiment_tracking=none imported mlflow")\n')
+    result = run(
+        python("-m", "pytest", "-v", "-p", "no:cacheprovider", "tests/test_registry.py"),
+        project,
+        pythonpath=[tmp_path / "no-mlflow", project / "src"],
+    )
+    check(result, "the untracked project's registry tests")
+    assert "test_promote_promote_rollback_leaves_the_first_version_champion_with_three_audit_entries PASSED" in (
+        result.stdout
+    )
+
+
 def test_installed_wheel_renders_without_a_checkout(tmp_path: Path, isolated_user_state: Path) -> None:
     """The wheel carries the template: render from an install, far from this checkout."""
     check(run(python("-m", "build", "--wheel", "--no-isolation", "--outdir", tmp_path / "dist"), REPO_ROOT), "build")

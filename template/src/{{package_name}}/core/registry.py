@@ -255,18 +255,20 @@ def actor() -> str:
 
 
 def git_state(folder: Path) -> dict[str, Any]:
-    """The commit of the code being released and whether it had uncommitted changes."""
+    """The commit of the code being released and whether it had uncommitted changes (one
+    ``git status`` call: the commit is its ``branch.oid`` line, a change any other line)."""
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, check=True
-        ).stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
             cwd=folder,
             capture_output=True,
             text=True,
             check=True,
-        ).stdout
+        ).stdout.splitlines()
     except (OSError, subprocess.CalledProcessError):
         return {"commit": None, "dirty": None}
-    return {"commit": commit, "dirty": bool(status.strip())}
+    commit = next((line.split()[2] for line in status if line.startswith("# branch.oid ")), None)
+    return {
+        "commit": None if commit == "(initial)" else commit,
+        "dirty": any(not line.startswith("#") for line in status),
+    }
