@@ -344,7 +344,7 @@ def readme_table(report: dict[str, Any]) -> str:
     for case, entry in report["cases"].items():
         for name, (ours, theirs) in COMPARISONS.items():
             ratio = entry["ratios"][name]
-            verdict = f" (target ≥ {report['target']})" if case in GATED[name] else ""
+            verdict = f" (target ≥ {report['target']})" if case in GATED.get(name, ()) else ""
             lines.append(
                 f"| {case} | {name}: `{ours}` vs `{theirs}` | {rate(entry['steps_per_s'][ours])} | "
                 f"{rate(entry['steps_per_s'][theirs])} | {ratio:.2f}{verdict} | {entry['cpu_ratios'][name]:.2f} |"
