@@ -5,7 +5,7 @@ an editable install (``make setup``) without copying configs into the package.
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +43,4 @@ def settings_from_mapping(
     unknown = sorted(set(values) - known)
     if unknown:
         raise error(f"unknown {group} setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}.")
-    required = {
-        item.name for item in fields(settings_class) if item.default is item.default_factory is MISSING
-    }
-    missing = sorted(required - set(values))
-    if missing:
-        raise error(
-            f"{group} lacks the setting(s) {', '.join(missing)}: set them in configs/ (see configs/paths/)."
-        )
     return settings_class(**values)
