@@ -9,6 +9,7 @@ resolver (configs/train.yaml); run_lookup.py finds the run the release stages wo
 """
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,18 +118,20 @@ def hydra_output_dir() -> str | None:
     return str(runtime.output_dir)
 
 
-def training_run_dir_resolver(runs_dir: str, run: str, resume: Any, name: Any) -> str:
+def training_run_dir_resolver(runs_dir: str, run: str, resume: Any, name: Any, logs_dir: str) -> str:
     """``${training_run_dir:...}``: the folder a training run writes to.
 
     Under ``python -m <package>.training`` that is the folder Hydra opened: this resolver
     also names it (``hydra.run.dir``), and a sweep job's is ``hydra.sweep.dir/<job number>``.
     A new run gets a new folder; ``trainer.resume=true`` continues ``paths.run`` in its own
-    folder (see :func:`run_to_resume`). Called outside Hydra (tests composing the config), it
-    picks the same folder itself.
+    folder (:func:`run_to_resume`); torchrun's ranks other than 0 log under ``logs_dir``.
+    Called outside Hydra (tests composing the config), it picks the same folder itself.
     """
     opened = hydra_output_dir()
     if opened is not None:
         return opened
+    if (rank := int(os.environ.get("RANK", "0"))) > 0:
+        return str(new_run_dir(Path(logs_dir), f"train-rank{rank}"))
     if is_resume(resume):
         try:
             return str(run_to_resume(Path(runs_dir), str(run)).path)

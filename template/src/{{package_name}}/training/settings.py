@@ -27,6 +27,7 @@ class TrainerSettings:
     limit_train_batches: int | None
     limit_val_batches: int | None
     resume: bool | str
+    distributed: Mapping[str, Any] | None  # trainer=ddp's _target_ (training/distributed.py)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "TrainerSettings":

@@ -12,6 +12,7 @@ test split is the evaluation stage's (``make evaluate``: metrics and drift refer
 """
 
 import logging
+import os
 from dataclasses import asdict
 from typing import Any
 
@@ -40,16 +41,18 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
 
     settings = to_plain(cfg)
     seed_everything(settings["seed"], deterministic=settings["deterministic"])
-    start_run(settings["paths"], resumed=is_resume(settings["trainer"]["resume"]))
-    artifacts = ArtifactPaths.from_config(settings["paths"]).create()
+    trainer_settings = TrainerSettings.from_mapping(settings["trainer"])
+    trainer_class = instantiate(trainer_settings.distributed) if trainer_settings.distributed else Trainer
+    writes = int(os.environ.get("RANK", "0")) == 0  # trainer=ddp (training/distributed.py): rank 0 writes
+    artifacts = ArtifactPaths.from_config(settings["paths"])
     data = build_data(settings["data"], task=settings["task"], seed=settings["seed"])
     log.info("data: %s", data.summary())
     model = build_model(settings["model"], data.preprocessor)
     callbacks = [instantiate(settings["tracking"])] if settings.get("tracking") else []
     callbacks += [instantiate(spec) for spec in settings["callbacks"].values()]  # e.g. make tune's
-    trainer = Trainer(
+    trainer = trainer_class(
         model,
-        TrainerSettings.from_mapping(settings["trainer"]),
+        trainer_settings,
         loss_fn=loss_for_task(settings["task"]),
         metric_fn=metric_function(data.preprocessor),
         checkpoint_dir=artifacts.checkpoint_dir,
@@ -57,15 +60,18 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
         metadata={"config": settings, "preprocessor": data.preprocessor.to_dict()},
         callbacks=callbacks,
     )
-    write_text_atomically(artifacts.resolved_config, OmegaConf.to_yaml(OmegaConf.create(settings)))
-    write_json(artifacts.preprocessor, data.preprocessor.to_dict())
+    if writes:
+        start_run(settings["paths"], resumed=is_resume(trainer_settings.resume))
+        write_text_atomically(artifacts.create().resolved_config, OmegaConf.to_yaml(settings))
+        write_json(artifacts.preprocessor, data.preprocessor.to_dict())
     result = trainer.fit(data.loader("train"), data.loader("val"))
     record = {
         f"best_val_{trainer.settings.monitor}" if key == "best_metric" else key: value
         for key, value in asdict(result).items()
     }
-    write_json(artifacts.history, record)
-    finish_run(artifacts.run_dir)
+    if writes:
+        write_json(artifacts.history, record)
+        finish_run(artifacts.run_dir)
     log.info("best epoch %s; run folder %s; next: make evaluate", result.best_epoch, artifacts.run_dir)
     return record
 
