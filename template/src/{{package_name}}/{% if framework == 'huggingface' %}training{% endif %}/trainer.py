@@ -292,6 +292,8 @@ class Trainer:
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.data_collator, self.processing_class = data_collator, processing_class
         self.arguments = self._arguments(num_workers=num_workers, seed=seed, deterministic=deterministic)
+        if self.arguments.world_size > 1:
+            self._join_ranks()
         self.native_callbacks = [callback for callback in callbacks if isinstance(callback, TrainerCallback)]
         self.callbacks = [callback for callback in callbacks if not isinstance(callback, TrainerCallback)]
         self.hf_trainer: HuggingFaceTrainer | None = None
@@ -302,6 +304,7 @@ class Trainer:
         precision = self.settings.mixed_precision
         bf16 = on_cuda and precision == "bf16" and torch.cuda.is_bf16_supported()
         fp16 = on_cuda and (precision == "fp16" or (precision == "bf16" and not bf16))
+        distributed = dict(self.settings.distributed or {})
         return TrainingArguments(
             output_dir=str(self.checkpoint_dir),
             num_train_epochs=self.settings.max_epochs,
@@ -327,6 +330,13 @@ class Trainer:
             fp16=fp16,
             dataloader_num_workers=num_workers,
             dataloader_pin_memory=on_cuda,
+            # Several processes (trainer=ddp): the backend (None: nccl on GPUs, gloo on CPUs), how
+            # long a rank waits for the others, and no doubled losses (a token-count average
+            # across devices that these models' mean losses do not use).
+            ddp_backend=None if distributed.get("backend", "auto") == "auto" else distributed["backend"],
+            ddp_timeout=int(distributed.get("timeout_minutes", 30) * 60),
+            ddp_find_unused_parameters=False,
+            average_tokens_across_devices=False,
             report_to="none",  # trackers are project callbacks, with integrations they ask for (_integrations)
             disable_tqdm=True,
             # The datasets hold only model inputs, or decode images on access from a path
@@ -334,11 +344,21 @@ class Trainer:
             remove_unused_columns=False,
         )
 
+    def _join_ranks(self) -> None:
+        """Under torchrun or ``accelerate launch`` (the Trainer's DDP): every rank checkpoints into
+        rank 0's run folder, where the Trainer saves from rank 0 only and every rank resumes and
+        loads the best model from; the ranks other than 0 log only warnings (core/runs.py)."""
+        folder = [str(self.checkpoint_dir)]
+        torch.distributed.broadcast_object_list(folder, src=0)
+        self.checkpoint_dir, self.arguments.output_dir = Path(folder[0]), folder[0]
+        if self.arguments.process_index != 0:
+            logging.getLogger().setLevel(logging.WARNING)
+
     def _optimizers(self, train_rows: int) -> tuple[torch.optim.Optimizer, Any]:
         """The configured optimizer and schedule, over as many steps as the Trainer will take."""
         self.model.to(resolve_device(self.settings.accelerator))  # the optimizer holds the placed weights
         optimizer = build_optimizer(self.settings.optimizer, self.model)
-        batches = math.ceil(train_rows / self.batch_size)
+        batches = math.ceil(train_rows / (self.batch_size * self.arguments.world_size))  # per process
         steps_per_epoch = max(1, math.ceil(batches / self.settings.accumulate_grad_batches))
         scheduler = build_scheduler(
             self.settings.scheduler, optimizer, steps_per_epoch * self.settings.max_epochs
