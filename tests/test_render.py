@@ -702,8 +702,7 @@ def test_serving_renders_only_when_chosen_and_its_deploy_files_agree_with_the_se
         {"deployment_target": "cloud", "serving": True, "docker": True},
         {"deployment_target": "cloud", "serving": True, "docker": False},
         {"deployment_target": "serverless", "serving": True, "docker": True},
-        {"deployment_target": "cloud", "serving": False, "docker": True},
-    ],
+    ],  # and without serving: assert_clean_project on OPTION_VARIANTS
     ids=lambda a: "-".join(f"{k}={v}" for k, v in a.items()),
 )
 def test_kubernetes_manifests_render_only_for_a_cloud_server_in_a_container(copie, answers: dict) -> None:
