@@ -251,6 +251,14 @@ SERVING_FILES = (
     ],
 )  # fmt: skip
 DOCKER_FILES = ["Dockerfile", ".dockerignore"]
+# The Kubernetes manifests (kubectl apply -k deploy/kubernetes) and their test: a cloud server in a container only.
+KUBERNETES_FILES = [
+    *(
+        f"deploy/kubernetes/{name}.yaml"
+        for name in ("kustomization", "values", "deployment", "service", "hpa", "pdb", "servicemonitor")
+    ),
+    "tests/test_kubernetes.py",
+]
 # The local benchmark (project files, package files): rendered exactly when there is no server.
 BENCHMARK_FILES = (
     ["configs/benchmark.yaml", "tests/test_benchmark.py"],
@@ -337,11 +345,14 @@ def assert_clean_project(project: Path, package: str) -> None:
         (not answers["serving"], BENCHMARK_FILES[0]),
         (not answers["serving"], ["src/" + package + "/" + name for name in BENCHMARK_FILES[1]]),
     ]
-    for chosen, relatives in [*optional, (answers["docker"], DOCKER_FILES)]:
+    kubernetes = answers["deployment_target"] == "cloud" and answers["serving"] and answers["docker"]
+    for chosen, relatives in [*optional, (answers["docker"], DOCKER_FILES), (kubernetes, KUBERNETES_FILES)]:
         for relative in relatives:
             assert (project / relative).is_file() == chosen, (
-                f"{relative} with serving={answers['serving']}, docker={answers['docker']}"
+                f"{relative} with deployment_target={answers['deployment_target']},"
+                f" serving={answers['serving']}, docker={answers['docker']}"
             )
+    assert ("kubernetes-validate" in (project / "pyproject.toml").read_text()) == kubernetes
     assert_tracking_files(project, package, answers["experiment_tracking"])
     if answers["framework"] == "huggingface":
         for relative in HF_EXPECTED_FILES:
@@ -683,6 +694,29 @@ def test_serving_renders_only_when_chosen_and_its_deploy_files_agree_with_the_se
     dockerignore = (served / ".dockerignore").read_text().splitlines()
     assert {".git", ".venv", "tests", "artifacts", "!artifacts/runs/**/checkpoints/best.pt"} <= set(dockerignore)
     assert {"!artifacts/runs/**/export", "!artifacts/runs/**/run.json"} <= set(dockerignore)
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"deployment_target": "cloud", "serving": True, "docker": True},
+        {"deployment_target": "cloud", "serving": True, "docker": False},
+        {"deployment_target": "serverless", "serving": True, "docker": True},
+    ],  # and without serving: assert_clean_project on OPTION_VARIANTS
+    ids=lambda a: "-".join(f"{k}={v}" for k, v in a.items()),
+)
+def test_kubernetes_manifests_render_only_for_a_cloud_server_in_a_container(copie, answers: dict) -> None:
+    project = render_ok(copie, answers)
+    wanted = answers == {"deployment_target": "cloud", "serving": True, "docker": True}
+    assert [relative for relative in KUBERNETES_FILES if (project / relative).is_file() != wanted] == []
+    assert (project / "deploy/kubernetes").exists() == wanted
+    assert ("kubernetes-validate" in (project / "pyproject.toml").read_text()) == wanted
+    assert ("kubectl apply -k deploy/kubernetes" in (project / "README.md").read_text()) == wanted
+    if wanted:  # the image and the job name are the project's
+        values = yaml.safe_load((project / "deploy/kubernetes/values.yaml").read_text())
+        assert values["data"]["image"] == "my-ml-project:latest"
+        monitor = yaml.safe_load((project / "deploy/kubernetes/servicemonitor.yaml").read_text())
+        assert monitor["spec"]["endpoints"][0]["relabelings"][0]["replacement"] == "my-ml-project-server"
 
 
 @pytest.mark.parametrize(
