@@ -43,7 +43,8 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     seed_everything(settings["seed"], deterministic=settings["deterministic"])
     trainer_settings = TrainerSettings.from_mapping(settings["trainer"])
     trainer_class = instantiate(trainer_settings.distributed) if trainer_settings.distributed else Trainer
-    writes = int(os.environ.get("RANK", "0")) == 0  # trainer=ddp (training/distributed.py): rank 0 writes
+    if writes := (int(os.environ.get("RANK", "0")) == 0):  # trainer=ddp: rank 0 alone writes
+        start_run(settings["paths"], resumed=is_resume(trainer_settings.resume))
     artifacts = ArtifactPaths.from_config(settings["paths"])
     data = build_data(settings["data"], task=settings["task"], seed=settings["seed"])
     log.info("data: %s", data.summary())
@@ -61,7 +62,6 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
         callbacks=callbacks,
     )
     if writes:
-        start_run(settings["paths"], resumed=is_resume(trainer_settings.resume))
         write_text_atomically(artifacts.create().resolved_config, OmegaConf.to_yaml(settings))
         write_json(artifacts.preprocessor, data.preprocessor.to_dict())
     result = trainer.fit(data.loader("train"), data.loader("val"))
