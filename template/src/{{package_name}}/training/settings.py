@@ -27,7 +27,7 @@ class TrainerSettings:
     limit_train_batches: int | None
     limit_val_batches: int | None
     resume: bool | str
-    distributed: Mapping[str, Any] | None  # trainer=ddp's _target_ (training/distributed.py)
+    distributed: Mapping[str, Any] | None  # trainer=ddp's settings (configs/trainer/ddp.yaml)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "TrainerSettings":

@@ -304,7 +304,12 @@ class Trainer:
         precision = self.settings.mixed_precision
         bf16 = on_cuda and precision == "bf16" and torch.cuda.is_bf16_supported()
         fp16 = on_cuda and (precision == "fp16" or (precision == "bf16" and not bf16))
-        distributed = dict(self.settings.distributed or {})
+        # Several processes (trainer=ddp): the backend (auto: nccl on GPUs, gloo on CPUs) and how
+        # long a rank waits for the others, from configs/trainer/ddp.yaml.
+        ddp_arguments: dict[str, Any] = {}
+        if ddp := self.settings.distributed:
+            ddp_arguments["ddp_backend"] = None if ddp["backend"] == "auto" else ddp["backend"]
+            ddp_arguments["ddp_timeout"] = int(ddp["timeout_minutes"] * 60)
         return TrainingArguments(
             output_dir=str(self.checkpoint_dir),
             num_train_epochs=self.settings.max_epochs,
@@ -330,12 +335,9 @@ class Trainer:
             fp16=fp16,
             dataloader_num_workers=num_workers,
             dataloader_pin_memory=on_cuda,
-            # Several processes (trainer=ddp): the backend (None: nccl on GPUs, gloo on CPUs), how
-            # long a rank waits for the others, and no doubled losses (a token-count average
-            # across devices that these models' mean losses do not use).
-            ddp_backend=None if distributed.get("backend", "auto") == "auto" else distributed["backend"],
-            ddp_timeout=int(distributed.get("timeout_minutes", 30) * 60),
+            **ddp_arguments,
             ddp_find_unused_parameters=False,
+            # No doubled losses across processes: a token-count average these models' mean losses do not use.
             average_tokens_across_devices=False,
             report_to="none",  # trackers are project callbacks, with integrations they ask for (_integrations)
             disable_tqdm=True,

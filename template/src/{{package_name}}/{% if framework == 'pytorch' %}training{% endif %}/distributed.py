@@ -50,8 +50,8 @@ class DistributedTrainer(Trainer):
         model: nn.Module,
         settings: TrainerSettings,
         *,
-        backend: str = "auto",
-        timeout_minutes: float = 30.0,
+        backend: str,
+        timeout_minutes: float,
         callbacks: Sequence[Callback] = (),
         **options: Any,
     ) -> None:
