@@ -28,6 +28,7 @@ class TrainerSettings:
     limit_val_batches: int | None
     resume: bool | str
     distributed: Mapping[str, Any] | None  # trainer=ddp's settings (configs/trainer/ddp.yaml)
+    speed: Mapping[str, Any] | None  # the GPU speed paths (training/speed.py, a _target_ config)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "TrainerSettings":

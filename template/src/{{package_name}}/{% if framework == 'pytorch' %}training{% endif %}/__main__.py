@@ -1,14 +1,12 @@
 """Training stage: fit the model on the configured data and write the artifacts.
 
-Run ``python -m <package>.training`` (or ``make train``); override any setting on the
-command line, e.g. ``python -m <package>.training trainer.max_epochs=5 data=file
-data.path=my.csv``, or pick a preset with ``experiment=...`` / ``debug=fast``.
+Run ``python -m <package>.training`` (``make train``) with any overrides, e.g. ``trainer.max_epochs=5
+data=file data.path=my.csv``, or a preset: ``experiment=...`` / ``debug=fast``.
 
-Each run writes to its own folder, ``paths.run_dir`` (``artifacts/runs/<date>_<time>``;
-see core/runs.py): ``checkpoints/best.pt`` and ``checkpoints/last.pt``, ``config.yaml``
-(resolved), ``preprocessor.json``, ``history.json`` (per-epoch metrics, best epoch, early
-stop) and ``run.json`` (status, times, overrides); configs/paths/ names each of them. The
-test split is the evaluation stage's (``make evaluate``: metrics and drift reference).
+Each run writes to its own folder, ``paths.run_dir`` (``artifacts/runs/<date>_<time>``, core/runs.py):
+``checkpoints/best.pt`` and ``last.pt``, the resolved ``config.yaml``, ``preprocessor.json``,
+``history.json`` (per-epoch metrics, best epoch, early stop) and ``run.json`` (status, times,
+overrides); configs/paths/ names each. The test split is ``make evaluate``'s.
 """
 
 import logging
@@ -64,7 +62,10 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     if writes:
         write_text_atomically(artifacts.create().resolved_config, OmegaConf.to_yaml(settings))
         write_json(artifacts.preprocessor, data.preprocessor.to_dict())
-    result = trainer.fit(data.loader("train"), data.loader("val"))
+    loaders = data.loader("train"), data.loader("val")
+    if speed := trainer_settings.speed:  # GPU speed paths, loaded by their config (training/speed.py)
+        instantiate(speed).apply(trainer, loaders)
+    result = trainer.fit(*loaders)
     record = {
         f"best_val_{trainer.settings.monitor}" if key == "best_metric" else key: value
         for key, value in asdict(result).items()
