@@ -244,10 +244,8 @@ SERVING_FILES = (
             f"serving/{name}.py"
             for name in ("__init__", "app", "batching", "drift", "factory", "logs", "metrics", "middleware", "rollout")
         ),
-        *(
-            f"core/service/{name}.py"
-            for name in ("__init__", "backends", "instances", "model", "process", "schemas", "settings")
-        ),
+        # The rest of core/service/ is batch scoring's too (BATCH_SCORING_FILES).
+        *(f"core/service/{name}.py" for name in ("process", "settings")),
     ],
 )  # fmt: skip
 DOCKER_FILES = ["Dockerfile", ".dockerignore"]
@@ -259,6 +257,18 @@ KUBERNETES_FILES = [
     ),
     "tests/test_kubernetes.py",
 ]
+# Batch scoring (project files, package files): rendered in every project, with the server's
+# shared runtime in core/service/ (its settings and child process come only with serving).
+BATCH_SCORING_FILES = (
+    ["configs/predict.yaml", "tests/test_predict.py", "tests/predict_inputs.py"],
+    [
+        *(
+            f"predict/{name}.py"
+            for name in ("__init__", "__main__", "inputs", "parts", "run", "scoring", "settings", "tables")
+        ),
+        *(f"core/service/{name}.py" for name in ("__init__", "backends", "instances", "model", "schemas")),
+    ],
+)
 # The local benchmark (project files, package files): rendered exactly when there is no server.
 BENCHMARK_FILES = (
     ["configs/benchmark.yaml", "tests/test_benchmark.py"],
@@ -344,6 +354,8 @@ def assert_clean_project(project: Path, package: str) -> None:
         (answers["serving"], ["src/" + package + "/" + name for name in SERVING_FILES[1]]),
         (not answers["serving"], BENCHMARK_FILES[0]),
         (not answers["serving"], ["src/" + package + "/" + name for name in BENCHMARK_FILES[1]]),
+        (True, BATCH_SCORING_FILES[0]),
+        (True, ["src/" + package + "/" + name for name in BATCH_SCORING_FILES[1]]),
     ]
     kubernetes = answers["deployment_target"] == "cloud" and answers["serving"] and answers["docker"]
     for chosen, relatives in [*optional, (answers["docker"], DOCKER_FILES), (kubernetes, KUBERNETES_FILES)]:

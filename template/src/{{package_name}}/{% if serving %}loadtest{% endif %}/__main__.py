@@ -133,7 +133,7 @@ def forward_rate(
     source: ModelSource, serve: ServeSettings, inputs: np.ndarray, batch_size: int, seconds: float
 ) -> float:
     """Instances/s of the backend's forward pass alone, on batches of ``batch_size``."""
-    backend = open_backend(source, serve)
+    backend = open_backend(source, serve.runtime)
     batch = np.resize(inputs, (batch_size, *inputs.shape[1:]))
     backend.predict(batch)  # warm-up
     passes, started = 0, time.perf_counter()
@@ -405,7 +405,7 @@ def run_loadtest(cfg: DictConfig) -> dict[str, Any]:
     for backend in settings.backends:
         try:
             sources[backend] = resolve_model_source(
-                config, ServeSettings.from_mapping({**config["serve"], "backend": backend})
+                config, ServeSettings.from_mapping({**config["serve"], "backend": backend}).runtime
             )
         except ProjectError as error:
             if backend == "torch" or len(settings.backends) == 1:

@@ -76,9 +76,9 @@ def run_server(cfg: DictConfig) -> None:
     champion = choose_model(cfg, settings.model)
     challenger = choose_model(cfg, settings.rollout.challenger) if settings.rollout.mode != "none" else None
     # Fails here, with the fix, if files are missing.
-    source = resolve_model_source(champion.config, settings, champion.registered)
+    source = resolve_model_source(champion.config, settings.runtime, champion.registered)
     if challenger is not None:
-        other = resolve_model_source(challenger.config, settings, challenger.registered)
+        other = resolve_model_source(challenger.config, settings.runtime, challenger.registered)
         log.info("rollout %s: challenger %s beside %s", settings.rollout.mode, other.version, source.version)
     start_prediction_log(settings)
     if settings.workers > 1:

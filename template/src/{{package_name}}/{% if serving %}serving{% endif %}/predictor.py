@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from ..core.service.model import ModelSource, prediction_numbers, to_predictions
+from ..core.service.model import ModelSource, finite_rows, prediction_numbers, to_predictions
 from ..core.service.schemas import Codec, InstanceError
 from .drift import DisabledMonitor, DriftMonitor
 from .metrics import VersionMetrics
@@ -139,11 +139,6 @@ class BatchPredictor:
                 row = int(error.location[1]) if len(error.location) > 1 else 0
                 results[index] = InstanceError((*work.location(row), *error.location[2:]), error.message)
         return encoded
-
-
-def finite_rows(values: np.ndarray) -> np.ndarray:
-    """Whether each row (instance) of ``values`` is free of NaN and infinities."""
-    return np.isfinite(values.reshape(len(values), -1)).all(axis=1)
 
 
 def refuse_non_finite(finite: np.ndarray, inputs: np.ndarray, codec: Codec, work: Work) -> InstanceError:

@@ -1,10 +1,13 @@
-"""What is served: the model file, its preprocessing and version, and its outputs as predictions.
+"""What is served or batch-scored: the model file, its preprocessing and version, and its outputs
+as predictions.
 
-Two backends serve the same trained model:
+The server (``serve``) and batch scoring (``predict``) both choose and load the model here, so a
+file scored in batch predicts exactly what the server answers. Two backends run the same trained
+model:
 
 * ``torch``: the chosen run's trained model (``paths.checkpoint``),
   with the preprocessor stored inside it;
-* ``onnxruntime``: the file written by ``make export`` (``<paths.export_dir>/<serve.onnx_model>``),
+* ``onnxruntime``: the file written by ``make export`` (``<paths.export_dir>/<onnx_model>``),
   with the ``preprocessor.json`` written beside it.
 
 Either way the preprocessing is the one fitted in training, so a prediction over HTTP
@@ -29,12 +32,13 @@ from ..fingerprints import weights_sha256
 from ..inference import saved_preprocessor
 from ..registry import CHAMPION, RegistryError, check_intact, resolve
 from .schemas import CLASSIFICATION
-from .settings import ServeSettings
 
 PACKAGE = __name__.split(".")[0]
 PREPROCESSOR_FILE = "preprocessor.json"
 # serve.model: the run paths.run names, outside the registry.
 UNREGISTERED_RUN = "run"
+BACKENDS = ("torch", "onnxruntime")
+ACCELERATORS = ("auto", "cpu", "cuda")
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +62,35 @@ class ModelSource:
 
 
 @dataclass(frozen=True)
+class Runtime:
+    """How the model runs, whichever stage runs it: ``group`` (``serve`` or ``predict``) names the
+    config keys in messages, so an error names the key the user actually set.
+
+    ``threads``: intra-op threads of the forward pass; ``None`` leaves the library's default.
+    """
+
+    group: str
+    backend: str
+    onnx_model: str
+    accelerator: str
+    threads: int | None
+
+    def __post_init__(self) -> None:
+        for key, value, choices in (
+            ("backend", self.backend, BACKENDS),
+            ("accelerator", self.accelerator, ACCELERATORS),
+        ):
+            if value not in choices:
+                raise ProjectError(f"{self.group}.{key} must be one of {', '.join(choices)}, got '{value}'.")
+        if self.threads is not None and self.threads < 1:
+            raise ProjectError(
+                f"{self.group}.threads must be at least 1 or null (library default), got {self.threads}."
+            )
+
+
+@dataclass(frozen=True)
 class ModelChoice:
-    """A model ``serve.model`` (or ``serve.rollout.challenger``) names: the config whose paths are
+    """A model ``serve.model``, ``serve.rollout.challenger`` or ``predict.model`` names: the config whose paths are
     its files, and its registry version (``None``: a run served outside the registry)."""
 
     config: dict[str, Any]
@@ -97,14 +128,15 @@ def choose_model(cfg: DictConfig, reference: str) -> ModelChoice:
 
 
 def resolve_model_source(
-    config: dict[str, Any], serve: ServeSettings, registered: str | None = None
+    config: dict[str, Any], runtime: Runtime, registered: str | None = None
 ) -> ModelSource:
-    """Find the model file of ``serve.backend`` and read its preprocessor, or say what to run first.
+    """Find the model file of ``runtime.backend`` and read its preprocessor, or say what to run first.
 
     ``registered``: the model's registry version, which names it in answers and metrics;
     otherwise the hash of its weights does (:func:`model_version`).
     """
-    if serve.backend == "torch":
+    group = runtime.group
+    if runtime.backend == "torch":
         checkpoint = Path(config["paths"]["checkpoint"])
         # Loads nothing executable; a missing model names `make train`.
         version = registered or model_version(checkpoint)
@@ -112,15 +144,15 @@ def resolve_model_source(
     export_dir = config["paths"].get("export_dir")
     if export_dir is None:
         raise ProjectError(
-            "serve.backend=onnxruntime needs an ONNX export, and this project has no export stage "
-            "(onnx_export answer); serve the checkpoint with serve.backend=torch."
+            f"{group}.backend=onnxruntime needs an ONNX export, and this project has no export stage "
+            f"(onnx_export answer); use the checkpoint with {group}.backend=torch."
         )
-    model = Path(export_dir) / serve.onnx_model
+    model = Path(export_dir) / runtime.onnx_model
     preprocessor_file = model.parent / PREPROCESSOR_FILE
     if not model.is_file():
         raise ProjectError(
             f"no ONNX model at {model}: run `make export` first (python -m {PACKAGE}.export), "
-            "or serve the checkpoint with serve.backend=torch."
+            f"or use the checkpoint with {group}.backend=torch."
         )
     if not preprocessor_file.is_file():
         raise ProjectError(
@@ -151,6 +183,12 @@ def prediction_numbers(outputs: np.ndarray, preprocessor: Any) -> np.ndarray:
     logits = outputs.astype(np.float64)
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def finite_rows(values: np.ndarray) -> np.ndarray:
+    """Whether each row (instance) of ``values`` is free of NaN and infinities: the rows that have a
+    prediction (the server answers the others with a 422, batch scoring rejects them)."""
+    return np.isfinite(values.reshape(len(values), -1)).all(axis=1)
 
 
 def to_predictions(numbers: np.ndarray, preprocessor: Any) -> list[dict[str, Any]]:

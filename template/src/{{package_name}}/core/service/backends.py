@@ -5,8 +5,9 @@ Both backends take the single input tensor of the PyTorch model (tabular float32
 as a NumPy array and return float32 outputs ``(batch, outputs)``. The ONNX file follows the
 export contract: input ``inputs``, output ``logits``, a dynamic batch dimension.
 
-A backend is called from one inference thread only (see ``batching.py``), so neither
-needs locking; its own intra-op threads (``serve.threads``) parallelise each forward pass.
+A backend is called from one thread only (the server's inference thread, see
+``serving/batching.py``, or batch scoring's loop), so neither needs locking; its own intra-op
+threads (``serve.threads``, ``predict.threads``) parallelise each forward pass.
 """
 
 from typing import TYPE_CHECKING, Protocol
@@ -18,8 +19,7 @@ from torch import nn
 from ..devices import resolve_device
 from ..errors import ProjectError
 from ..inference import load_trained_model
-from .model import ModelSource
-from .settings import ServeSettings, inference_threads
+from .model import ModelSource, Runtime
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -71,32 +71,34 @@ class OnnxRuntimeBackend:
         return np.asarray(outputs, dtype=np.float32)
 
 
-def open_backend(source: ModelSource, settings: ServeSettings) -> Backend:
-    """Load the weights of ``source`` for ``settings.backend`` (the slow part of start-up)."""
+def open_backend(source: ModelSource, runtime: Runtime) -> Backend:
+    """Load the weights of ``source`` for ``runtime`` (the slow part of start-up)."""
     if source.backend == "torch":
-        torch.set_num_threads(inference_threads(settings))
-        device = resolve_device(settings.accelerator)
+        if runtime.threads is not None:
+            torch.set_num_threads(runtime.threads)
+        device = resolve_device(runtime.accelerator)
         return TorchBackend(load_trained_model(source.path, device).model, device)
-    return OnnxRuntimeBackend(_onnx_session(source, settings))
+    return OnnxRuntimeBackend(_onnx_session(source, runtime))
 
 
-def _onnx_session(source: ModelSource, settings: ServeSettings) -> "onnxruntime.InferenceSession":
-    """A session tuned for serving; onnxruntime is imported only when this backend is chosen."""
+def _onnx_session(source: ModelSource, runtime: Runtime) -> "onnxruntime.InferenceSession":
+    """A session tuned for one caller thread; onnxruntime is imported only when this backend is chosen."""
     try:
         import onnxruntime
     except ImportError as error:
         raise ProjectError(
-            "serve.backend=onnxruntime needs the onnxruntime package: pip install onnxruntime "
-            "(or onnxruntime-gpu), or serve with serve.backend=torch."
+            f"{runtime.group}.backend=onnxruntime needs the onnxruntime package: pip install onnxruntime "
+            f"(or onnxruntime-gpu), or use {runtime.group}.backend=torch."
         ) from error
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.inter_op_num_threads = 1  # one request batch at a time (see batching.py)
-    options.intra_op_num_threads = inference_threads(settings)
+    options.inter_op_num_threads = 1  # one batch at a time (see serving/batching.py)
+    if runtime.threads is not None:
+        options.intra_op_num_threads = runtime.threads
     # Idle pool threads would otherwise spin, taking CPU from the event loop between batches.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers = ["CPUExecutionProvider"]
-    if settings.accelerator != "cpu" and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+    if runtime.accelerator != "cpu" and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
         providers.insert(0, "CUDAExecutionProvider")
     try:
         return onnxruntime.InferenceSession(str(source.path), options, providers=providers)
