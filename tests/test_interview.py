@@ -183,6 +183,7 @@ def test_the_prompts_disable_unfitting_choices_with_the_reason_and_write_nothing
     """
     data = [argument for name, value in IDENTITY.items() for argument in ("-d", f"{name}={value}")]
     terminal = Terminal(["new", "proj", *data], tmp_path)
+    terminal.expect("[2/8] Use case: what the model reads and predicts")  # the section's heading
     choose(terminal, "Training framework", [DOWN], {})
     # Up from the default (Text) passes Images, skips the disabled Tables and wraps round.
     tables = {
@@ -212,14 +213,37 @@ def test_the_prompts_disable_unfitting_choices_with_the_reason_and_write_nothing
     shown = terminal.expect("Random seed")
     assert "cpu" in echoed(shown, "Where training runs") and "mixed precision" not in shown
     terminal.press(ENTER)
+    # The ethics section opens with its heading on its first question, which is always asked.
+    terminal.expect("[6/8] Ethics: privacy, fairness and explanations")
+    accept_default(terminal, "Privacy regimes")
     for question in ("Check model quality across the sensitive groups", "Largest acceptable difference"):
         accept_default(terminal, question)
     shap = "SHAP explanations are built for tables here; choose integrated_gradients for image data, or none"
     choose(terminal, "How predictions are explained", [], {"SHAP values per input column (tabular)": shap})
-    terminal.expect("Privacy regimes")
+    terminal.expect("[7/8] Deployment: where the model runs and how it ships")
+    terminal.expect("Where the model runs")
     terminal.press(CTRL_C)
     assert terminal.exit_code() == 1
     assert "interrupted; nothing was rendered" in terminal.screen
+    assert not (tmp_path / "proj").exists()
+
+
+def test_the_summary_comes_before_anything_is_written_and_no_renders_nothing(tmp_path: Path) -> None:
+    """Every prompt answered, the summary lists the answers by section and the optional stages;
+    answering no at the confirmation leaves no project behind."""
+    data = [argument for name, value in IDENTITY.items() for argument in ("-d", f"{name}={value}")]
+    terminal = Terminal(["new", "proj", *data, "-d", "serving=false"], tmp_path)
+    while "Render the project with these answers?" not in terminal.screen[terminal.seen :]:
+        terminal.press(ENTER)  # each question's default
+        assert not (tmp_path / "proj").exists()
+    summary = terminal.expect("Render the project with these answers?")
+    assert summary.index("Summary of the answers") < summary.index("Targets: what a model must reach")
+    assert "  framework: pytorch" in summary and "  serving: no" in summary
+    assert "  rendered: benchmark, explanations, export, fairness, training" in summary
+    assert "  left out: loadtest, rollout, serving" in summary
+    terminal.press(b"n", ENTER)
+    assert terminal.exit_code() == 1
+    assert "not confirmed; nothing was rendered" in terminal.screen
     assert not (tmp_path / "proj").exists()
 
 
