@@ -42,6 +42,30 @@ IDENTITY = {
     "license": "MIT",
     "python_version": "3.11",
 }
+# Every other answer but the last question's (ci); accelerator=cpu skips mixed_precision.
+ALL_BUT_CI = {
+    "framework": "pytorch",
+    "modality": "tabular",
+    "task": "classification",
+    "target_metric": "accuracy",
+    "target_metric_value": "0.8",
+    "latency_budget_ms": "50",
+    "throughput_rps": "100",
+    "data_format": "csv",
+    "sensitive_features": "sex, age_group",
+    "accelerator": "cpu",
+    "seed": "42",
+    "privacy": "[]",
+    "fairness_checks": "true",
+    "fairness_threshold": "0.1",
+    "explainability": "shap",
+    "deployment_target": "cloud",
+    "serving": "false",
+    "onnx_export": "true",
+    "quantization": "false",
+    "docker": "true",
+    "experiment_tracking": "mlflow",
+}
 # Answers the probe template of `questions` writes to context.json.
 CONTEXT_PROBE = ["fairness_checks", "mixed_precision", "serving", "onnx_export", "docker"]
 DOWN, UP, ENTER, CTRL_C = b"\x1b[B", b"\x1b[A", b"\r", b"\x03"
@@ -229,20 +253,24 @@ def test_the_prompts_disable_unfitting_choices_with_the_reason_and_write_nothing
 
 
 def test_the_summary_comes_before_anything_is_written_and_no_renders_nothing(tmp_path: Path) -> None:
-    """Every prompt answered, the summary lists the answers by section and the optional stages;
-    answering no at the confirmation leaves no project behind."""
-    data = [argument for name, value in IDENTITY.items() for argument in ("-d", f"{name}={value}")]
-    terminal = Terminal(["new", "proj", *data, "-d", "serving=false"], tmp_path)
-    while "Render the project with these answers?" not in terminal.screen[terminal.seen :]:
-        terminal.press(ENTER)  # each question's default
-        assert not (tmp_path / "proj").exists()
-    summary = terminal.expect("Render the project with these answers?")
-    assert summary.index("Summary of the answers") < summary.index("Targets: what a model must reach")
-    assert "  framework: pytorch" in summary and "  serving: no" in summary
+    """With one question left to ask, the summary lists the answers by section and the optional
+    stages; answering no at the confirmation leaves no project behind."""
+    given = {**IDENTITY, **ALL_BUT_CI}
+    data = [argument for name, value in given.items() for argument in ("-d", f"{name}={value}")]
+    terminal = Terminal(["new", "proj", *data], tmp_path)
+    shown = terminal.expect("Continuous integration for the generated project")
+    assert "[8/8] Operations: tracking runs and continuous integration" not in shown  # its first question was given
+    terminal.press(ENTER)
+    summary = terminal.expect("Render the project with these answers? [Y/n]")
+    assert not (tmp_path / "proj").exists()
+    summary = summary.split("Summary of the answers (nothing is written yet):")[1]
+    assert "\nTargets: what a model must reach to be released\n  target_metric: accuracy" in summary
+    assert "  serving: no" in summary and "  ci: github" in summary and "mixed_precision" not in summary
     assert "  rendered: benchmark, explanations, export, fairness, training" in summary
     assert "  left out: loadtest, rollout, serving" in summary
     terminal.press(b"n", ENTER)
-    assert terminal.exit_code() == 1
+    status = terminal.exit_code()
+    assert status == 1, terminal.screen[-1500:]
     assert "not confirmed; nothing was rendered" in terminal.screen
     assert not (tmp_path / "proj").exists()
 

@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from mlscaffold.template import answerable_questions
+from mlscaffold.template import config_questions, read_config
 
 # "[3/8] Targets: what a model must reach to be released" as the first line of a help text.
 HEADING = re.compile(r"\A\[(\d+)/(\d+)\] (.+?)\n")
@@ -143,7 +141,7 @@ def template_values(template_root: Path, answers: dict[str, Any] | None = None) 
     with tempfile.TemporaryDirectory(prefix="mlscaffold-options-") as scratch:
         root = Path(scratch)
         shutil.copy(config, root / "copier.yml")
-        subdirectory = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("_subdirectory", "")
+        subdirectory = read_config(template_root).get("_subdirectory", "")
         (root / subdirectory).mkdir(parents=True, exist_ok=True)
         worker = copier.run_copy(str(root), root / "out", data=answers or {}, defaults=True, pretend=True, quiet=True)
         return dict(worker.answers.combined)
@@ -160,13 +158,9 @@ def render_help(text: str, answers: dict[str, Any]) -> str:
 
 def read_questions(template_root: Path) -> list[Question]:
     """Every question of ``template_root/copier.yml`` in interview order (computed values left out)."""
-    config_text = (template_root / "copier.yml").read_text(encoding="utf-8")
-    config = yaml.safe_load(config_text) or {}
-    questions = answerable_questions(
-        {name: value for name, value in config.items() if not name.startswith("_") and isinstance(value, dict)}
-    )
-    sections, comments, defaults = section_headings(questions), doc_comments(config_text), template_values(template_root)
-    names = list(questions)
+    questions = config_questions(read_config(template_root))
+    comments = doc_comments((template_root / "copier.yml").read_text(encoding="utf-8"))
+    sections, defaults, names = section_headings(questions), template_values(template_root), list(questions)
     return [
         Question(
             name=name,

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
 from mlscaffold.options import section_headings, shown, template_values
-from mlscaffold.template import answerable_questions
+from mlscaffold.template import config_questions, read_config
 
 STAGES_FOLDER = ("src", "{{package_name}}")  # a generated project's stages live in src/<package>/
 
@@ -63,7 +62,7 @@ def conditional_paths(template_dir: Path) -> list[tuple[tuple[str, ...], bool]]:
 
 def optional_parts(template_root: Path, context: dict[str, Any]) -> Parts:
     """Which optional stages and other parts (root files, folders outside src/ and tests/) render."""
-    config = yaml.safe_load((template_root / "copier.yml").read_text(encoding="utf-8")) or {}
+    config = read_config(template_root)
     template_dir = template_root / config.get("_subdirectory", "")
     suffix = config.get("_templates_suffix", ".jinja")
     stages: dict[str, bool] = {}
@@ -99,15 +98,10 @@ def answers_by_section(answers: dict[str, Any], questions: dict[str, dict[str, A
 
 def summary_text(answers: dict[str, Any], template_root: Path | None, *, package_name: str) -> str:
     """The answers by section, then the optional parts the render will write (when the template is local)."""
-    questions = None
-    if template_root is not None:
-        config = yaml.safe_load((template_root / "copier.yml").read_text(encoding="utf-8")) or {}
-        questions = answerable_questions(
-            {name: value for name, value in config.items() if not name.startswith("_") and isinstance(value, dict)}
-        )
+    questions = config_questions(read_config(template_root)) if template_root is not None else None
     lines = ["Summary of the answers (nothing is written yet):", *answers_by_section(answers, questions)]
     if template_root is None:
-        return "\n".join([*lines, "Optional stages: listed only for the bundled template or a local folder without git."])
+        return "\n".join([*lines, "Optional stages: listed for the bundled template or a local folder without git."])
     parts = optional_parts(template_root, template_values(template_root, answers))
     lines += [
         f"Optional stages in src/{package_name}/:",
