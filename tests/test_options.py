@@ -176,3 +176,17 @@ def test_a_project_without_serving_does_not_list_serving_as_rendered(tmp_path: P
     others = result.output.split("Other optional parts:")[1]
     assert "configs/tracking/" in others.split("left out:")[1] and "deploy/" in others.split("left out:")[1]
     assert not (tmp_path / "p/src/my_ml_project/serving").exists()
+
+
+def test_the_summary_lists_what_renders_when_a_preset_answers_a_skipped_question(tmp_path: Path) -> None:
+    """A preset's fairness_checks: true without a sensitive feature is not asked, and renders no
+    fairness stage; the summary, computed again from the answers that render, says so too."""
+    preset = tmp_path / "team.yml"
+    preset.write_text("fairness_checks: true\n")
+    options = ["--answers-file", str(preset), "-d", "sensitive_features="]
+    result = CliRunner().invoke(app, ["new", str(tmp_path / "p"), "--defaults", *options])
+    assert result.exit_code == 0, result.output
+    stages = re.search(r"  rendered: (.*)\n  left out: (.*)", result.output)
+    assert stages and "fairness" in stages.group(2).split(", "), result.output
+    assert "fairness_checks" not in result.output.split("Optional stages")[0]  # not asked, not an answer
+    assert not (tmp_path / "p/src/my_ml_project/fairness").exists()

@@ -52,9 +52,9 @@ def create(
         )
     root = local_template(template, vcs_ref)
     source, vcs_ref = resolve_source(template, vcs_ref)
-    answers = interview(source, destination, given, preset, defaults=defaults, vcs_ref=vcs_ref)
+    answers, context = interview(source, destination, given, preset, defaults=defaults, vcs_ref=vcs_ref)
     package_name = str(answers.get("package_name", "<package>"))
-    if not review(summary_text(answers, root, package_name=package_name)):
+    if not review(summary_text(answers, root, package_name=package_name, context=context)):
         raise CommandError("not confirmed; nothing was rendered")
     render(source, destination, answers, vcs_ref=vcs_ref, force=force)
     return next_steps(destination, package_name)
@@ -161,13 +161,17 @@ def interview(
     *,
     defaults: bool,
     vcs_ref: str | None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Ask (or take from ``--data``, the preset or the defaults) every answer; write nothing.
 
     Copier's pretend mode runs the whole interview and its validators without rendering.
     Returns the answers of the questions that apply; a question skipped by its ``when``
     (say mixed_precision after accelerator=cpu) is left out, so it gets the template's
     default at render time, never a preset value that only fits the questions as asked.
+
+    Also returns every value the render will use (the summary's context), or ``None`` when
+    a skipped question was given a value, which the render replaces by its default: the
+    summary then asks Copier for the values again.
     """
     worker = run_copier_copy(
         source, destination, data=given, user_defaults=preset, defaults=defaults, vcs_ref=vcs_ref, pretend=True
@@ -175,7 +179,9 @@ def interview(
     # `hidden`: the questions Copier skipped, which its answers file leaves out (the same set
     # since Copier 9.4; tests/test_interview.py fails if a preset leaks past it).
     hidden = worker.answers.hidden
-    return {name: value for name, value in worker.answers.user.items() if name not in hidden}
+    answers = {name: value for name, value in worker.answers.user.items() if name not in hidden}
+    overridden = hidden & (set(given) | set(preset))
+    return answers, None if overridden else dict(worker.answers.combined)
 
 
 def render(source: str, destination: Path, answers: dict[str, Any], *, vcs_ref: str | None, force: bool) -> None:

@@ -96,13 +96,19 @@ def answers_by_section(answers: dict[str, Any], questions: dict[str, dict[str, A
     return lines
 
 
-def summary_text(answers: dict[str, Any], template_root: Path | None, *, package_name: str) -> str:
-    """The answers by section, then the optional parts the render will write (when the template is local)."""
+def summary_text(
+    answers: dict[str, Any], template_root: Path | None, *, package_name: str, context: dict[str, Any] | None = None
+) -> str:
+    """The answers by section, then the optional parts the render will write (when the template is local).
+
+    ``context``: every value the render uses, where the interview knows them; otherwise
+    Copier computes them from ``answers`` as the render will.
+    """
     questions = config_questions(read_config(template_root)) if template_root is not None else None
     lines = ["Summary of the answers (nothing is written yet):", *answers_by_section(answers, questions)]
     if template_root is None:
         return "\n".join([*lines, "Optional stages: listed for the bundled template or a local folder without git."])
-    parts = optional_parts(template_root, template_values(template_root, answers))
+    parts = optional_parts(template_root, context if context is not None else template_values(template_root, answers))
     lines += [
         f"Optional stages in src/{package_name}/:",
         f"  rendered: {listed(parts.stages, True)}",
