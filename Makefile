@@ -2,7 +2,7 @@
 # bench/reports/ and re-renders its README table from it; run them on an otherwise idle machine.
 PYTHON ?= python
 
-.PHONY: bench bench-trainer bench-startup bench-tiers bench-demo readme-tables
+.PHONY: bench bench-trainer bench-startup bench-tiers bench-demo readme-tables readme-options
 
 bench: bench-trainer bench-startup bench-tiers bench-demo
 
@@ -24,3 +24,7 @@ readme-tables:
 	$(PYTHON) bench/startup.py --readme
 	$(PYTHON) bench/test_tiers.py --readme
 	$(PYTHON) bench/demo_variants.py --readme
+
+# The README's options reference from copier.yml (what `mlscaffold options --markdown` prints).
+readme-options:
+	$(PYTHON) scripts/readme_options.py

@@ -62,9 +62,15 @@ def check(result: subprocess.CompletedProcess[str], what: str) -> None:
 
 @pytest.fixture(autouse=True)
 def isolated_user_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keep mlscaffold's template store and git identity inside the test's temp folder."""
+    """Keep mlscaffold's template store, Copier's clone cache and git identity inside the test's temp folder.
+
+    Copier (9.19+) keeps one mirror per template URL in a shared cache; every test's store
+    answers the same URL (``PUBLIC_SOURCE``) with its own commits, so tests running at once
+    would update one mirror together ("cannot lock ref").
+    """
     data_dir = tmp_path_factory.mktemp("mlscaffold-data")
     monkeypatch.setenv("MLSCAFFOLD_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("COPIER_CACHE_DIR", str(data_dir / "copier-cache"))
     for variable, value in {
         "GIT_AUTHOR_NAME": "Test Owner",
         "GIT_AUTHOR_EMAIL": "owner@example.com",

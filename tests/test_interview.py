@@ -42,6 +42,30 @@ IDENTITY = {
     "license": "MIT",
     "python_version": "3.11",
 }
+# Every other answer but the last question's (ci); accelerator=cpu skips mixed_precision.
+ALL_BUT_CI = {
+    "framework": "pytorch",
+    "modality": "tabular",
+    "task": "classification",
+    "target_metric": "accuracy",
+    "target_metric_value": "0.8",
+    "latency_budget_ms": "50",
+    "throughput_rps": "100",
+    "data_format": "csv",
+    "sensitive_features": "sex, age_group",
+    "accelerator": "cpu",
+    "seed": "42",
+    "privacy": "[]",
+    "fairness_checks": "true",
+    "fairness_threshold": "0.1",
+    "explainability": "shap",
+    "deployment_target": "cloud",
+    "serving": "false",
+    "onnx_export": "true",
+    "quantization": "false",
+    "docker": "true",
+    "experiment_tracking": "mlflow",
+}
 # Answers the probe template of `questions` writes to context.json.
 CONTEXT_PROBE = ["fairness_checks", "mixed_precision", "serving", "onnx_export", "docker"]
 DOWN, UP, ENTER, CTRL_C = b"\x1b[B", b"\x1b[A", b"\r", b"\x03"
@@ -183,6 +207,7 @@ def test_the_prompts_disable_unfitting_choices_with_the_reason_and_write_nothing
     """
     data = [argument for name, value in IDENTITY.items() for argument in ("-d", f"{name}={value}")]
     terminal = Terminal(["new", "proj", *data], tmp_path)
+    terminal.expect("[2/8] Use case: what the model reads and predicts")  # the section's heading
     choose(terminal, "Training framework", [DOWN], {})
     # Up from the default (Text) passes Images, skips the disabled Tables and wraps round.
     tables = {
@@ -212,14 +237,41 @@ def test_the_prompts_disable_unfitting_choices_with_the_reason_and_write_nothing
     shown = terminal.expect("Random seed")
     assert "cpu" in echoed(shown, "Where training runs") and "mixed precision" not in shown
     terminal.press(ENTER)
+    # The ethics section opens with its heading on its first question, which is always asked.
+    terminal.expect("[6/8] Ethics: privacy, fairness and explanations")
+    accept_default(terminal, "Privacy regimes")
     for question in ("Check model quality across the sensitive groups", "Largest acceptable difference"):
         accept_default(terminal, question)
     shap = "SHAP explanations are built for tables here; choose integrated_gradients for image data, or none"
     choose(terminal, "How predictions are explained", [], {"SHAP values per input column (tabular)": shap})
-    terminal.expect("Privacy regimes")
+    terminal.expect("[7/8] Deployment: where the model runs and how it ships")
+    terminal.expect("Where the model runs")
     terminal.press(CTRL_C)
     assert terminal.exit_code() == 1
     assert "interrupted; nothing was rendered" in terminal.screen
+    assert not (tmp_path / "proj").exists()
+
+
+def test_the_summary_comes_before_anything_is_written_and_no_renders_nothing(tmp_path: Path) -> None:
+    """With one question left to ask, the summary lists the answers by section and the optional
+    stages; answering no at the confirmation leaves no project behind."""
+    given = {**IDENTITY, **ALL_BUT_CI}
+    data = [argument for name, value in given.items() for argument in ("-d", f"{name}={value}")]
+    terminal = Terminal(["new", "proj", *data], tmp_path)
+    shown = terminal.expect("Continuous integration for the generated project")
+    assert "[8/8] Operations: tracking runs and continuous integration" not in shown  # its first question was given
+    terminal.press(ENTER)
+    summary = terminal.expect("Render the project with these answers? [Y/n]")
+    assert not (tmp_path / "proj").exists()
+    summary = summary.split("Summary of the answers (nothing is written yet):")[1]
+    assert "\nTargets: what a model must reach to be released\n  target_metric: accuracy" in summary
+    assert "  serving: no" in summary and "  ci: github" in summary and "mixed_precision" not in summary
+    assert "  rendered: benchmark, explanations, export, fairness, training" in summary
+    assert "  left out: loadtest, rollout, serving" in summary
+    terminal.press(b"n", ENTER)
+    status = terminal.exit_code()
+    assert status == 1, terminal.screen[-1500:]
+    assert "not confirmed; nothing was rendered" in terminal.screen
     assert not (tmp_path / "proj").exists()
 
 

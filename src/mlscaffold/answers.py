@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from mlscaffold.errors import EXIT_FAILURE, EXIT_USAGE, CommandError, one_line
-from mlscaffold.template import answerable_questions
+from mlscaffold.template import config_questions
 
 # The yes/no spellings accepted (any case); copier.yml's validators accept the same ones.
 YES_NO = frozenset({"true", "false", "yes", "no", "y", "n", "on", "off", "1", "0"})
@@ -50,9 +50,7 @@ def template_questions(template: str) -> dict[str, dict[str, Any]] | None:
     for name in ("copier.yml", "copier.yaml"):
         config_file = root / name
         if config_file.is_file():
-            config = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
-            questions = {k: v for k, v in config.items() if not k.startswith("_")}
-            return answerable_questions({k: v if isinstance(v, dict) else {"default": v} for k, v in questions.items()})
+            return config_questions(yaml.safe_load(config_file.read_text(encoding="utf-8")) or {})
     if root.exists():
         raise CommandError(f"{template} is not a Copier template (no copier.yml in it)", EXIT_FAILURE)
     return None

@@ -7,6 +7,7 @@ else, see ``errors``). The command modules import Copier, so they are imported i
 commands: ``--help`` and ``--version`` stay fast.
 """
 
+import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -71,14 +72,24 @@ def new(
         str | None, typer.Option("--vcs-ref", help="Git tag, branch or commit of the template to render.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Render into a non-empty folder.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Render after the summary without asking to confirm it.")
+    ] = False,
 ) -> None:
     """Interview, then render a new ML project into DESTINATION.
 
-    Prompts in a terminal; with [bold]--defaults[/bold] every unanswered question takes its
-    default, so [cyan]mlscaffold new demo --defaults[/cyan] renders the PyTorch tabular
-    classification project that trains on built-in demo data.
+    Prompts in a terminal, section by section, then prints a summary of the answers and
+    the optional stages they render, and asks to confirm before writing anything. With
+    [bold]--defaults[/bold] every unanswered question takes its default and the summary is
+    printed without asking, so [cyan]mlscaffold new demo --defaults[/cyan] renders the
+    PyTorch tabular classification project that trains on built-in demo data.
+    [cyan]mlscaffold options[/cyan] lists every question.
     """
     from mlscaffold.new import create
+
+    def review(summary: str) -> bool:
+        typer.echo(summary)
+        return defaults or yes or typer.confirm("Render the project with these answers?", default=True)
 
     try:
         steps = create(
@@ -89,10 +100,39 @@ def new(
             template=template,
             vcs_ref=vcs_ref,
             force=force,
+            review=review,
         )
     except CommandError as error:
         fail(error)
     typer.echo(steps)
+
+
+@app.command()
+def options(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the Markdown source even in a terminal (as in the README).")
+    ] = False,
+) -> None:
+    """List every question of the interview: choices, default, when it is asked, what it changes.
+
+    Read from the bundled template's [cyan]copier.yml[/cyan]; the README's options
+    reference is this output. In a terminal the Markdown is rendered; piped, it is printed
+    as is.
+    """
+    from mlscaffold.options import read_questions, reference_markdown
+    from mlscaffold.template import bundled_template
+
+    try:
+        text = reference_markdown(read_questions(bundled_template()))
+    except FileNotFoundError as error:
+        fail(CommandError(str(error), EXIT_FAILURE))
+    if markdown or not sys.stdout.isatty():
+        typer.echo(text)
+        return
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    Console().print(Markdown(text))
 
 
 @app.command()

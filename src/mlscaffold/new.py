@@ -9,6 +9,7 @@ update later, and says what to run next.
 import sys
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import copier
 from mlscaffold.answers import given_answers
 from mlscaffold.copier_errors import from_copier, invalid_answer, is_answer_error
 from mlscaffold.errors import EXIT_USAGE, CommandError
+from mlscaffold.summary import summary_text
 from mlscaffold.template import bundled_template
 from mlscaffold.template_store import PUBLIC_SOURCE, prepare_store, template_source
 
@@ -32,8 +34,14 @@ def create(
     template: str | None,
     vcs_ref: str | None,
     force: bool,
+    review: Callable[[str], bool] = lambda _summary: True,
 ) -> str:
-    """Render a new project into ``destination``; returns the next steps to print."""
+    """Render a new project into ``destination``; returns the next steps to print.
+
+    ``review`` gets the summary of the answers once the interview is over and nothing is
+    written yet; rendering goes on only if it returns true (the CLI prints the summary
+    and, in a terminal without ``--yes``/``--defaults``, asks to confirm).
+    """
     given, preset = given_answers(data, answers_file, template or str(bundled_template()))
     check_destination(destination, force)
     if not defaults and not sys.stdin.isatty():
@@ -42,10 +50,29 @@ def create(
             "--answers-file for the answers you want) to render without prompts",
             EXIT_USAGE,
         )
+    root = local_template(template, vcs_ref)
     source, vcs_ref = resolve_source(template, vcs_ref)
-    answers = interview(source, destination, given, preset, defaults=defaults, vcs_ref=vcs_ref)
+    answers, context = interview(source, destination, given, preset, defaults=defaults, vcs_ref=vcs_ref)
+    package_name = str(answers.get("package_name", "<package>"))
+    if not review(summary_text(answers, root, package_name=package_name, context=context)):
+        raise CommandError("not confirmed; nothing was rendered")
     render(source, destination, answers, vcs_ref=vcs_ref, force=force)
-    return next_steps(destination, str(answers.get("package_name", "<package>")))
+    return next_steps(destination, package_name)
+
+
+def local_template(template: str | None, vcs_ref: str | None) -> Path | None:
+    """The folder whose files Copier renders, where that is known before rendering.
+
+    The bundled template at the installed version, or a plain (non-git) local folder;
+    for a git template Copier renders a tag or ``--vcs-ref``, which may differ from the
+    folder's files, so the summary then leaves the optional stages out.
+    """
+    if template is None:
+        return bundled_template() if vcs_ref is None else None
+    folder = Path(template)
+    if vcs_ref is None and folder.is_dir() and not (folder / ".git").exists():
+        return folder
+    return None
 
 
 def check_destination(destination: Path, force: bool) -> None:
@@ -134,13 +161,17 @@ def interview(
     *,
     defaults: bool,
     vcs_ref: str | None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Ask (or take from ``--data``, the preset or the defaults) every answer; write nothing.
 
     Copier's pretend mode runs the whole interview and its validators without rendering.
     Returns the answers of the questions that apply; a question skipped by its ``when``
     (say mixed_precision after accelerator=cpu) is left out, so it gets the template's
     default at render time, never a preset value that only fits the questions as asked.
+
+    Also returns every value the render will use (the summary's context), or ``None`` when
+    a skipped question was given a value, which the render replaces by its default: the
+    summary then asks Copier for the values again.
     """
     worker = run_copier_copy(
         source, destination, data=given, user_defaults=preset, defaults=defaults, vcs_ref=vcs_ref, pretend=True
@@ -148,7 +179,9 @@ def interview(
     # `hidden`: the questions Copier skipped, which its answers file leaves out (the same set
     # since Copier 9.4; tests/test_interview.py fails if a preset leaks past it).
     hidden = worker.answers.hidden
-    return {name: value for name, value in worker.answers.user.items() if name not in hidden}
+    answers = {name: value for name, value in worker.answers.user.items() if name not in hidden}
+    overridden = hidden & (set(given) | set(preset))
+    return answers, None if overridden else dict(worker.answers.combined)
 
 
 def render(source: str, destination: Path, answers: dict[str, Any], *, vcs_ref: str | None, force: bool) -> None:
