@@ -38,8 +38,9 @@ def render(destination: Path, *data: str, preset: str | None = None) -> Path:
 def credit_risk_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default tabular project as the credit-risk preset renders it (``mlscaffold new --preset``).
 
-    The preset keeps the defaults' model, data and fairness answers and ranks by ROC AUC, so
-    the preset's full test tier runs here, where the default project's ran, at no extra cost.
+    The preset states the defaults' model, data, metric and fairness answers and adds GDPR and
+    CCPA, so the preset's full test tier runs here, where the default project's ran, at no
+    extra cost, and what the tests below hold for the default project holds for it.
     """
     assert preset_answers("credit-risk")["modality"] == "tabular"
     return render(tmp_path_factory.mktemp("e2e") / "demo", preset="credit-risk")

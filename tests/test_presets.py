@@ -78,7 +78,7 @@ def test_credit_risk_renders_a_fair_explained_served_tabular_model(copie) -> Non
     assert (project / "deploy/kubernetes").is_dir()
     assert not (package / "export/quantize.py").exists()
     trainer = yaml.safe_load((project / "configs/trainer/default.yaml").read_text())
-    assert trainer["monitor"] == "roc_auc"  # early stopping and best.pt follow the ranking metric
+    assert trainer["monitor"] == preset["target_metric"]  # early stopping and best.pt follow the release metric
     fairness = yaml.safe_load((project / "configs/fairness/default.yaml").read_text())
     assert fairness["max_difference"] == 0.1
     assert "shap" in (project / "pyproject.toml").read_text()
