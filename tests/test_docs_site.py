@@ -38,7 +38,7 @@ def test_the_site_builds_strictly_with_the_readme_sections_included(tmp_path: Pa
         built = site / ("index.html" if page == "index.md" else f"{page.removesuffix('.md')}/index.html")
         assert built.is_file(), page
     started = re.sub(r"<[^>]+>", "", (site / "getting-started/index.html").read_text())  # code is in spans
-    assert "torchvision==0.29.1 -e \".[test]\" &amp;&amp; pytest" in started  # the README's Quickstart
+    assert 'torchvision==0.29.1 -e ".[test]" &amp;&amp; pytest' in started  # the README's Quickstart
     assert "--8&lt;--" not in started and "--8<--" not in started  # every include resolved
     architecture = (site / "architecture/index.html").read_text()
     assert 'href="https://github.com/mlscaffold/mlscaffold/blob/main/copier.yml"' in architecture
