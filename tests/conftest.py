@@ -10,12 +10,24 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mlscaffold.answers import read_answers_file
+from mlscaffold.presets import preset_path
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COPIER_YML = REPO_ROOT / "copier.yml"
 
 
 def load_copier_config() -> dict:
     return yaml.safe_load(COPIER_YML.read_text(encoding="utf-8"))
+
+
+def preset_answers(name: str) -> dict:
+    """The answers of a shipped preset (``presets/<name>.yml``), as ``mlscaffold new --preset`` reads them.
+
+    The slow variant fixtures render from these, so each preset's project runs its full test
+    tier (a superset of its fast tier) where that variant ran anyway, at no extra render.
+    """
+    return read_answers_file(preset_path(name))
 
 
 def run(

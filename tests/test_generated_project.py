@@ -19,14 +19,14 @@ from typer.testing import CliRunner
 from mlscaffold.cli import app
 from mlscaffold.template_store import PUBLIC_SOURCE
 
-from .conftest import REPO_ROOT, check, latest_run, python, run
+from .conftest import REPO_ROOT, check, latest_run, preset_answers, python, run
 from .demo_disparity import assert_demo_disparity_found
 
 pytestmark = pytest.mark.slow
 
 
-def render(destination: Path, *data: str) -> Path:
-    arguments = ["new", str(destination), "--defaults"]
+def render(destination: Path, *data: str, preset: str | None = None) -> Path:
+    arguments = ["new", str(destination), "--defaults", *(["--preset", preset] if preset else [])]
     for item in data:
         arguments += ["-d", item]
     result = CliRunner().invoke(app, arguments)
@@ -35,18 +35,25 @@ def render(destination: Path, *data: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return render(tmp_path_factory.mktemp("e2e") / "demo")
+def credit_risk_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default tabular project as the credit-risk preset renders it (``mlscaffold new --preset``).
+
+    The preset states the defaults' model, data, metric and fairness answers and adds GDPR and
+    CCPA, so the preset's full test tier runs here, where the default project's ran, at no
+    extra cost, and what the tests below hold for the default project holds for it.
+    """
+    assert preset_answers("credit-risk")["modality"] == "tabular"
+    return render(tmp_path_factory.mktemp("e2e") / "demo", preset="credit-risk")
 
 
-def test_default_project_installs_offline(default_project: Path) -> None:
+def test_credit_risk_project_installs_offline(credit_risk_project: Path) -> None:
     result = run(
         python("-m", "pip", "install", "--dry-run", "--no-index", "--no-build-isolation", "--no-deps", "."),
-        default_project,
+        credit_risk_project,
     )
     check(result, "building the project")
     resolved = run(
-        python("-m", "pip", "install", "--dry-run", "--no-index", "--no-build-isolation", "."), default_project
+        python("-m", "pip", "install", "--dry-run", "--no-index", "--no-build-isolation", "."), credit_risk_project
     )
     check(resolved, "resolving the declared dependencies offline")
 
@@ -56,23 +63,25 @@ def make(project: Path, *targets: str) -> subprocess.CompletedProcess[str]:
     return run(["make", f"PYTHON={sys.executable}", *targets], project, pythonpath=[project / "src"])
 
 
-def test_default_project_release_pipeline_runs_through_make(default_project: Path) -> None:
+def test_credit_risk_project_release_pipeline_runs_through_make(credit_risk_project: Path) -> None:
     """`make train evaluate export readiness` on the demo data: every report, the filled card, the gate."""
-    check(make(default_project, "train"), "make train")
-    artifacts = latest_run(default_project)  # the release targets below work on it
+    check(make(credit_risk_project, "train"), "make train")
+    artifacts = latest_run(credit_risk_project)  # the release targets below work on it
     assert not (artifacts / "metrics.json").exists()  # the test split is the evaluation stage's
     evaluate = python("-m", "my_ml_project.evaluation")
-    check(run(evaluate, default_project, pythonpath=[default_project / "src"]), "evaluate")
+    check(run(evaluate, credit_risk_project, pythonpath=[credit_risk_project / "src"]), "evaluate")
     trained = json.loads((artifacts / "metrics.json").read_text())
     assert trained["metrics"]["accuracy"] >= 0.80, trained["metrics"]
+    preset = preset_answers("credit-risk")
+    metric = preset["target_metric"]
     assert trained["target"] == {
-        "metric": "accuracy",
-        "target": 0.8,
-        "measured": trained["metrics"]["accuracy"],
+        "metric": metric,
+        "target": preset["target_metric_value"],
+        "measured": trained["metrics"][metric],
         "met": True,
     }
     (artifacts / "metrics.json").unlink()
-    check(make(default_project, "evaluate", "export"), "make evaluate export")
+    check(make(credit_risk_project, "evaluate", "export"), "make evaluate export")
     evaluated = json.loads((artifacts / "metrics.json").read_text())
     assert evaluated["metrics"] == trained["metrics"]
     exported = json.loads((artifacts / "export.json").read_text())
@@ -89,7 +98,7 @@ def test_default_project_release_pipeline_runs_through_make(default_project: Pat
     assert importance["region"] < max(importance[name] for name in ("income_k", "debt_ratio", "late_payments"))
     assert (artifacts / "explanations/global_importance.png").is_file()
 
-    gate = make(default_project, "readiness")
+    gate = make(credit_risk_project, "readiness")
     assert gate.returncode != 0, "the generated documents leave owners' entries open, so the gate must fail"
     assert "ready for release: NO" in gate.stdout and "documentation" in gate.stdout
     statuses = {c["name"]: c["status"] for c in json.loads((artifacts / "readiness.json").read_text())["checks"]}
@@ -100,40 +109,41 @@ def test_default_project_release_pipeline_runs_through_make(default_project: Pat
     assert {"tests", "p99 latency", "throughput", "documentation"} <= set(gate_report["blocking"])
     assert gate_report["weights_sha256"] == explained["model"]["sha256"]  # the explained weights are current
     assert [name for name in statuses if name.startswith("fairness: ")], statuses
-    card = ModelCard.load(default_project / "docs/model_card.md")  # re-rendered by make readiness
+    card = ModelCard.load(credit_risk_project / "docs/model_card.md")  # re-rendered by make readiness
     reported = {result.metric_type: result.metric_value for result in card.data.eval_results}
     assert reported["accuracy"] == pytest.approx(evaluated["metrics"]["accuracy"])
-    assert f"SHAP on {explained['num_examples']} test examples" in (default_project / "docs/model_card.md").read_text()
+    card_text = (credit_risk_project / "docs/model_card.md").read_text()
+    assert f"SHAP on {explained['num_examples']} test examples" in card_text
 
 
-def test_default_project_finds_the_demo_disparity_and_mitigation_narrows_it(default_project: Path) -> None:
+def test_credit_risk_project_finds_the_demo_disparity_and_mitigation_narrows_it(credit_risk_project: Path) -> None:
     """The demo's recorded income understates female applicants' means: a gap by sex."""
-    src = [default_project / "src"]
-    if not list((default_project / "artifacts" / "runs").glob("*/checkpoints/best.pt")):
-        check(run(python("-m", "my_ml_project.data.demo"), default_project, pythonpath=src), "demo data")
-        check(run(python("-m", "my_ml_project.training"), default_project, pythonpath=src), "train")
+    src = [credit_risk_project / "src"]
+    if not list((credit_risk_project / "artifacts" / "runs").glob("*/checkpoints/best.pt")):
+        check(run(python("-m", "my_ml_project.data.demo"), credit_risk_project, pythonpath=src), "demo data")
+        check(run(python("-m", "my_ml_project.training"), credit_risk_project, pythonpath=src), "train")
     mitigation = "fairness.mitigation=threshold_optimizer"
-    check(run(python("-m", "my_ml_project.fairness", mitigation), default_project, pythonpath=src), "fairness")
-    report = json.loads((latest_run(default_project) / "fairness.json").read_text())
+    check(run(python("-m", "my_ml_project.fairness", mitigation), credit_risk_project, pythonpath=src), "fairness")
+    report = json.loads((latest_run(credit_risk_project) / "fairness.json").read_text())
     assert_demo_disparity_found(report, "pytorch-tabular", mitigation=True)
     before = report["features"]["sex"]["disparities"]["equalized_odds_difference"]
     after = report["mitigation"]["features"]["sex"]["disparities"]["equalized_odds_difference"]
     assert before >= 0.08 and after < before / 2, (before, after)  # held on all five seeds of the bench
     assert {check["metric"] for check in report["checks"]} >= {"demographic_parity_ratio", "min_group_size"}
-    assert "## Mitigation" in (latest_run(default_project) / "fairness.md").read_text()
+    assert "## Mitigation" in (latest_run(credit_risk_project) / "fairness.md").read_text()
 
 
-def test_default_project_passes_its_own_tests_and_lint(default_project: Path) -> None:
+def test_credit_risk_project_passes_its_own_tests_and_lint(credit_risk_project: Path) -> None:
     check(
         run(
             python("-m", "pytest", "-q", "-p", "no:cacheprovider"),
-            default_project,
-            pythonpath=[default_project / "src"],
+            credit_risk_project,
+            pythonpath=[credit_risk_project / "src"],
         ),
         "the project's pytest",
     )
-    check(run(python("-m", "ruff", "check", "--no-cache", "."), default_project), "ruff check")
-    check(run(python("-m", "ruff", "format", "--check", "--no-cache", "."), default_project), "ruff format --check")
+    check(run(python("-m", "ruff", "check", "--no-cache", "."), credit_risk_project), "ruff check")
+    check(run(python("-m", "ruff", "format", "--check", "--no-cache", "."), credit_risk_project), "ruff format --check")
 
 
 def test_regression_project_passes_its_own_tests(tmp_path: Path) -> None:
@@ -196,6 +206,9 @@ def test_installed_wheel_renders_without_a_checkout(tmp_path: Path, isolated_use
     site = tmp_path / "site"
     check(run(python("-m", "pip", "install", "--no-deps", "--no-index", "--target", site, wheel), tmp_path), "install")
     assert (site / "mlscaffold/_template/copier.yml").is_file()
+    assert sorted(path.name for path in (site / "mlscaffold/_presets").glob("*.yml")) == sorted(
+        path.name for path in (REPO_ROOT / "presets").glob("*.yml")
+    )  # so --preset NAME resolves in an install
     rendered = run(python("-m", "mlscaffold", "new", "from-wheel", "--defaults"), tmp_path, pythonpath=[site])
     check(rendered, "mlscaffold new from the wheel")
     # Rendered from the installed copy, committed and tagged in the template store.

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import assert_integrated_gradients_add_up, check, latest_run, python, run
+from .conftest import assert_integrated_gradients_add_up, check, latest_run, preset_answers, python, run
 from .demo_disparity import assert_demo_disparity_found
 from .test_render import assert_clean_project, render_ok
 
@@ -105,7 +105,10 @@ def test_the_model_name_must_look_like_a_hub_name(copie) -> None:
 
 @pytest.fixture(scope="module", params=["text", "image"])
 def hf_project(request: pytest.FixtureRequest, copie_session) -> tuple[str, Path]:
-    answers = HF_TEXT if request.param == "text" else HF_IMAGE
+    """The text project is rendered from the hf-text-cloud preset (the same answers as HF_TEXT's
+    defaults: a tiny BERT served in a container), so the preset's full test tier runs here."""
+    answers = preset_answers("hf-text-cloud") if request.param == "text" else HF_IMAGE
+    assert {key: answers[key] for key in HF_TEXT} == HF_TEXT or request.param == "image"
     result = copie_session.copy(extra_answers=answers)
     assert result.exception is None, result.exception
     return request.param, Path(result.project_dir)

@@ -14,7 +14,7 @@ import yaml
 from PIL import Image
 
 from . import test_render
-from .conftest import assert_integrated_gradients_add_up, check, latest_run, python, run
+from .conftest import assert_integrated_gradients_add_up, check, latest_run, preset_answers, python, run
 from .demo_disparity import assert_demo_disparity_found
 from .test_render import assert_clean_project, render_ok
 
@@ -113,8 +113,14 @@ def test_image_refusals_name_the_fix(copie, answers: dict, message: str) -> None
 # ------------------------------------------------------------------ end to end (slow)
 @pytest.fixture(scope="module")
 def image_project(copie_session) -> Path:
-    # With INT8 quantization, so the project's own tests and the export below cover ConvInteger.
-    result = copie_session.copy(extra_answers={**IMAGE, "quantization": True})
+    """Rendered from the edge-image-int8 preset, so the preset's full test tier runs here.
+
+    INT8 quantization, so the project's own tests and the export below cover ConvInteger; the
+    edge target gives the 200 MB budget and no Dockerfile (so no Kubernetes manifests either).
+    """
+    answers = preset_answers("edge-image-int8")
+    assert answers["modality"] == "image" and answers["quantization"] is True  # what the tests below rely on
+    result = copie_session.copy(extra_answers=answers)
     assert result.exception is None, result.exception
     return Path(result.project_dir)
 

@@ -15,6 +15,7 @@ import typer
 
 from mlscaffold import __version__
 from mlscaffold.errors import EXIT_FAILURE, CommandError
+from mlscaffold.presets import preset_names, resolve_answers_file
 
 app = typer.Typer(
     name="mlscaffold",
@@ -64,6 +65,14 @@ def new(
             help="YAML preset of answers (a team's defaults); --data wins over it. Shown as defaults when prompting.",
         ),
     ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            metavar="NAME",
+            help=f"A preset shipped with mlscaffold, as --answers-file: {', '.join(preset_names()) or 'none'}.",
+        ),
+    ] = None,
     template: Annotated[
         str | None,
         typer.Option("--template", help="Template path or git URL (default: the template bundled with mlscaffold)."),
@@ -95,7 +104,7 @@ def new(
         steps = create(
             destination,
             data=data or [],
-            answers_file=answers_file,
+            answers_file=resolve_answers_file(preset, answers_file),
             defaults=defaults,
             template=template,
             vcs_ref=vcs_ref,
