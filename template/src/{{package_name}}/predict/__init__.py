@@ -9,7 +9,7 @@ per input row, through the server's own code (``core/service``): the same model 
 * ``__main__.py``: the command line (``INPUT OUTPUT``, ``merge OUTPUT``, ``--shard``) and Hydra;
 * ``run.py``: one run, from the model choice to the output files;
 * ``settings.py``: the ``predict`` config group and the shard of this process;
-* ``tables.py``: reading and writing CSV, JSON Lines and Parquet in chunks (atomically);
+* ``files.py``: reading and writing CSV, JSON Lines and Parquet in chunks (atomically);
 * ``inputs.py``: the modality's input rows, streamed chunk by chunk, as instances (for tables,
   ``records.py`` turns rows into the server's instances);
 * ``scoring.py``: one chunk of instances -> predictions and rejected rows;

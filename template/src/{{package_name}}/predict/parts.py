@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..core.errors import ProjectError
 from .settings import PACKAGE, Shard
-from .tables import TableWriter, read_chunks, read_header
+from .files import TableWriter, read_chunks, read_header
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from .inputs import DESCRIBED, create_encoder, read_instances
 from .parts import part_path, rejects_path
 from .scoring import empty_outputs, score_chunks
 from .settings import PACKAGE, USAGE, PredictSettings
-from .tables import TableWriter, table_format
+from .files import TableWriter, table_format
 
 log = logging.getLogger(__name__)
 
