@@ -264,7 +264,7 @@ BATCH_SCORING_FILES = (
     [
         *(
             f"predict/{name}.py"
-            for name in ("__init__", "__main__", "inputs", "parts", "run", "scoring", "settings", "tables")
+            for name in ("__init__", "__main__", "inputs", "parts", "run", "scoring", "settings", "files")
         ),
         *(f"core/service/{name}.py" for name in ("__init__", "backends", "instances", "model", "schemas")),
     ],

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..core.errors import ProjectError
-from .settings import PACKAGE, Shard
 from .files import TableWriter, read_chunks, read_header
+from .settings import PACKAGE, Shard
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from ..core.errors import ProjectError
 from ..core.service.backends import open_backend
 from ..core.service.instances import InputSettings, create_codec
 from ..core.service.model import choose_model, resolve_model_source
+from .files import TableWriter, table_format
 from .inputs import DESCRIBED, create_encoder, read_instances
 from .parts import part_path, rejects_path
 from .scoring import empty_outputs, score_chunks
 from .settings import PACKAGE, USAGE, PredictSettings
-from .files import TableWriter, table_format
 
 log = logging.getLogger(__name__)
 
