@@ -143,6 +143,7 @@ def run_once(project: Path, loop: str, case: dict[str, Any], threads: int, workd
     from my_ml_project.data.loading import keep_batch
     from my_ml_project.models.mlp import MLP
     from my_ml_project.training.optimization import build_optimizer, build_scheduler
+    from my_ml_project.training.throughput import Throughput
     from my_ml_project.training.trainer import Trainer, TrainerSettings, loss_for_task
 
     torch.set_num_threads(threads)
@@ -164,6 +165,8 @@ def run_once(project: Path, loop: str, case: dict[str, Any], threads: int, workd
     torch.manual_seed(SEED)
     model = MLP(case["features"], CLASSES, hidden_dims=case["hidden"], dropout=0.0)
     config = yaml.safe_load((project / "configs" / "trainer" / "default.yaml").read_text())
+    del config["defaults"]  # the speed paths' group: on a CPU each is skipped, so none is applied here
+    config["speed"] = None
     class_names = tuple(str(index) for index in range(CLASSES))
     epochs, total_steps = case["epochs"], case["epochs"] * case["steps_per_epoch"]
 
@@ -177,10 +180,11 @@ def run_once(project: Path, loop: str, case: dict[str, Any], threads: int, workd
     metrics(torch.zeros(4, CLASSES), torch.tensor([0, 1, 0, 1]))
     accuracy = float("nan")
     started, cpu_started = time.perf_counter(), time.process_time()
-    callbacks, first_tracked_run = [], None
+    # make train's default callback: samples/s every epoch (a clock read per batch)
+    callbacks, first_tracked_run = [Throughput(batch_size=case["batch_size"])], None
     if loop == "trainer-tracked":
         tracker, first_tracked_run = mlflow_tracker(project, workdir)
-        callbacks = [tracker]
+        callbacks.append(tracker)
         started, cpu_started = time.perf_counter(), time.process_time()
     if loop in ("trainer", "trainer-lean", "trainer-tracked"):
         lean = {"scheduler": None, "grad_clip_norm": None} if loop == "trainer-lean" else {}
