@@ -106,7 +106,6 @@ def mlflow_tracker(project: Path, workdir: Path) -> tuple[Any, float]:
     and package tags, each epoch's metrics, closing.
     """
     import yaml
-
     from my_ml_project.core.tracking import use_experiment
     from my_ml_project.training.callbacks import FitState
     from my_ml_project.training.tracking import MlflowTracker
@@ -390,7 +389,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--readme", action="store_true", help="only re-render README.md's table from the report")
-    parser.add_argument("--run", choices=sorted({loop for pair in COMPARISONS.values() for loop in pair}), help=argparse.SUPPRESS)
+    loops = sorted({loop for pair in COMPARISONS.values() for loop in pair})
+    parser.add_argument("--run", choices=loops, help=argparse.SUPPRESS)
     parser.add_argument("--case", choices=sorted(CASES), help=argparse.SUPPRESS)
     parser.add_argument("--project", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
