@@ -68,10 +68,16 @@ def assert_answers_recorded(project: Path, preset: dict) -> None:
         assert recorded[key] == value, (key, recorded.get(key), value)
 
 
-def test_credit_risk_renders_a_fair_explained_served_tabular_model(copie) -> None:
-    preset = preset_answers("credit-risk")
+def render_preset(copie, name: str) -> tuple[Path, dict]:
+    """The preset ``name`` rendered, with every answer it sets recorded in the project."""
+    preset = preset_answers(name)
     project = render_ok(copie, preset)
     assert_answers_recorded(project, preset)
+    return project, preset
+
+
+def test_credit_risk_renders_a_fair_explained_served_tabular_model(copie) -> None:
+    project, preset = render_preset(copie, "credit-risk")
     package = project / "src/my_ml_project"
     assert (package / "fairness/__main__.py").is_file() and (package / "explanations/__main__.py").is_file()
     assert (package / "models/mlp.py").is_file() and (project / "Dockerfile").is_file()
@@ -87,9 +93,7 @@ def test_credit_risk_renders_a_fair_explained_served_tabular_model(copie) -> Non
 
 
 def test_edge_image_int8_renders_a_quantized_image_model_without_a_container(copie) -> None:
-    preset = preset_answers("edge-image-int8")
-    project = render_ok(copie, preset)
-    assert_answers_recorded(project, preset)
+    project, _ = render_preset(copie, "edge-image-int8")
     package = project / "src/my_ml_project"
     assert (package / "models/cnn.py").is_file() and (package / "export/quantize.py").is_file()
     assert yaml.safe_load((project / "configs/export.yaml").read_text())["export"]["quantize"] is True
@@ -99,9 +103,7 @@ def test_edge_image_int8_renders_a_quantized_image_model_without_a_container(cop
 
 
 def test_hf_text_cloud_renders_a_transformers_server_for_kubernetes(copie) -> None:
-    preset = preset_answers("hf-text-cloud")
-    project = render_ok(copie, preset)
-    assert_answers_recorded(project, preset)
+    project, _ = render_preset(copie, "hf-text-cloud")
     assert '"transformers>=5"' in (project / "pyproject.toml").read_text()
     assert yaml.safe_load((project / "configs/model/tiny.yaml").read_text())["pretrained"] is None  # offline
     assert (project / "Dockerfile").is_file() and (project / "deploy/kubernetes/kustomization.yaml").is_file()
