@@ -112,6 +112,11 @@ EXPECTED_FILES = [
     "configs/registry.yaml",
     "tests/test_registry.py",
     "docs/operations.md",
+    # the guides for a new engineer, and the test that what they name exists
+    "docs/onboarding.md",
+    "docs/troubleshooting.md",
+    "docs/deployment.md",
+    "tests/test_docs_pages.py",
 ]
 # The model card and datasheet generator (python -m <package>.documents), in every variant.
 DOCUMENTATION_FILES = [

@@ -216,7 +216,7 @@ class ProjectCallbacks(TrainerCallback):
             raise NonFiniteLossError(
                 f"training loss became {loss} by step {state.global_step} (epoch {state.epoch or 0:.2f}; "
                 f"losses are averaged over {args.logging_steps} steps). Checkpoints in {self.checkpoint_dir} "
-                "hold the last good epochs. Lower trainer.learning_rate, keep trainer.grad_clip_norm set, "
+                "hold the last good epochs. Lower trainer.optimizer.lr, keep trainer.grad_clip_norm set, "
                 "or look for extreme values in the data."
             )
         if every and loss is not None and state.global_step // every > self.last_logged // every:
