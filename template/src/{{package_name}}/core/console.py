@@ -59,7 +59,7 @@ def paint(text: str, status: str, stream: IO[str] | None = None) -> str:
 
 def clock(seconds: float) -> str:
     """``h:mm:ss`` or ``m:ss``: how long something took or will take."""
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
@@ -173,7 +173,9 @@ class Progress(AbstractContextManager["Progress"]):
         return -(-tenths * self.total // 10)
 
 
-def tracked(items: Iterable[Item], description: str, total: int | None, unit: str = "batches") -> Iterator[Item]:
+def tracked(
+    items: Iterable[Item], description: str, total: int | None, unit: str = "batches"
+) -> Iterator[Item]:
     """``items``, with a :class:`Progress` advanced by one per item and closed at the end."""
     with Progress(description, total, unit=unit) as progress:
         for item in items:
