@@ -64,7 +64,9 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def summarise(logger: logging.Logger, stage: str, headline: str, written: Iterable[str | Path] = ()) -> None:
+def log_summary(
+    logger: logging.Logger, stage: str, headline: str, written: Iterable[str | Path] = ()
+) -> None:
     """The one line every stage ends with: its headline figures, then what it wrote where."""
     paths = ", ".join(str(path) for path in written)
     logger.info("%s done: %s%s", stage, headline, f" -> {paths}" if paths else "")
