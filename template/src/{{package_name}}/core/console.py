@@ -118,6 +118,10 @@ class Progress(AbstractContextManager["Progress"]):
     def update(self, count: int = 1) -> None:
         """``count`` more units done: redraw the bar, or log a line at each tenth of the way."""
         self.done += count
+        if self.total is not None and self.done > self.total:  # an estimated total was short
+            self.total = self.done
+            if self._bar is not None:
+                self._bar.total = self.done
         if self._bar is not None:
             self._bar.update(count)
         elif self.total and self._next_tenth <= self.done < self.total and not self._closed:
@@ -137,7 +141,8 @@ class Progress(AbstractContextManager["Progress"]):
         """The progress as one plain line: share done, rate, elapsed and time left (or, ``final``,
         how much was done in how long)."""
         elapsed = (time.perf_counter() if now is None else now) - self._started
-        rate = f"{(self.done - self._initial) / elapsed if elapsed > 0 else 0.0:.3g} {self.unit}/s"
+        per_second = (self.done - self._initial) / elapsed if elapsed > 0 else 0.0
+        rate = f"{per_second:.{2 if per_second < 10 else 0}f} {self.unit}/s"
         count = f"{self.done}/{self.total} {self.unit}" if self.total else f"{self.done} {self.unit}"
         note = f", {self.note}" if self.note else ""
         if final:
