@@ -100,10 +100,11 @@ def logging_config(level: str, log_format: str = "auto") -> dict[str, Any]:
     the request id and the route.
     """
     handler = {"class": "logging.StreamHandler", "formatter": "lines", "stream": "ext://sys.stderr"}
+    formatter = {"()": FORMATTERS[chosen_format(log_format)]}
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"lines": {"()": FORMATTERS[chosen_format(log_format)]}},
+        "formatters": {"lines": formatter},
         "handlers": {"stderr": handler},
         "root": {"handlers": ["stderr"], "level": level.upper()},
         "loggers": {
