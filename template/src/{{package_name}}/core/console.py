@@ -16,13 +16,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 log = logging.getLogger(__name__)
-Item = TypeVar("Item")
 
 # The bar names the time left "ETA", as the log lines do.
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {unit} [{elapsed}, ETA {remaining}, {rate_fmt}{postfix}]"
@@ -181,9 +180,10 @@ class Progress(AbstractContextManager["Progress"]):
 
 
 def tracked(
-    items: Iterable[Item], description: str, total: int | None, unit: str = "batches"
-) -> Iterator[Item]:
-    """``items``, with a :class:`Progress` advanced by one per item and closed at the end."""
+    items: Iterable[Any], description: str, total: int | None, unit: str = "batches"
+) -> Iterator[Any]:
+    """``items`` (a loader's batches), with a :class:`Progress` advanced by one per item and
+    closed at the end."""
     with Progress(description, total, unit=unit) as progress:
         for item in items:
             yield item
