@@ -5,13 +5,12 @@ A batch is ``(inputs, targets)``; ``inputs`` is a tensor (``model(inputs)``), a 
 trains, validates and evaluates without any change to the loop.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 
 
 def move_to_device(data: Any, device: torch.device) -> Any:
@@ -38,14 +37,14 @@ def forward(model: nn.Module, inputs: Any) -> torch.Tensor:
 
 def collect_outputs(
     model: nn.Module,
-    loader: DataLoader,
+    loader: Iterable[Any],
     device: torch.device,
     *,
     autocast: AbstractContextManager | None = None,
     limit_batches: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(outputs, targets)`` of every batch of ``loader`` as float32 CPU tensors, copied back once
-    after the last batch so the loop never waits for the host."""
+    """``(outputs, targets)`` of every batch of ``loader`` (a ``DataLoader``, or one wrapped to show
+    progress) as float32 CPU tensors, copied back once after the last batch: the loop never waits."""
     model.eval()
     outputs: list[torch.Tensor] = []
     targets: list[torch.Tensor] = []

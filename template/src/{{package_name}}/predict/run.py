@@ -7,12 +7,13 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from ..core.console import Progress, log_summary
 from ..core.errors import ProjectError
 from ..core.service.backends import open_backend
 from ..core.service.instances import InputSettings, create_codec
 from ..core.service.model import choose_model, resolve_model_source
 from .files import TableWriter, table_format
-from .inputs import DESCRIBED, create_encoder, read_instances
+from .inputs import DESCRIBED, count_instances, create_encoder, read_instances
 from .parts import part_path, rejects_path
 from .scoring import empty_outputs, score_chunks
 from .settings import PACKAGE, USAGE, PredictSettings
@@ -57,15 +58,18 @@ def score_input(cfg: DictConfig, settings: PredictSettings) -> Summary:
     rejects = part_path(rejects_path(settings.output_path), shard)
     empty = empty_outputs(source, DESCRIBED)
     chunks = read_instances(settings.input_path, source.preprocessor, shard, settings.batch_size)
+    rows = len(range(shard.index, count_instances(settings.input_path), shard.count))  # this shard's
     with (
         TableWriter(output, empty.predictions) as predictions,
         TableWriter(rejects, empty.rejects) as refused,
+        Progress("predict", rows, unit="rows") as progress,
     ):
         for scored in score_chunks(chunks, create_encoder(codec), codec, backend, source):
             if len(scored.predictions):
                 predictions.write(scored.predictions)
             if len(scored.rejects):
                 refused.write(scored.rejects)
+            progress.update(len(scored.predictions) + len(scored.rejects))
     summary = Summary(
         source.version, f"{shard.index}/{shard.count}", predictions.rows, refused.rows, output, rejects
     )
@@ -80,16 +84,11 @@ def report(summary: Summary, settings: PredictSettings) -> None:
             f"no row of {settings.input} could be scored: all {summary.rejected} are listed in "
             f"{summary.rejects} with the reason. Fix those rows (or the model choice) and run again."
         )
-    log.info(
-        "scored %d row(s) of %s with %s (shard %s) -> %s; %d rejected -> %s",
-        summary.scored,
-        settings.input,
-        summary.model_version,
-        summary.shard,
-        summary.output,
-        summary.rejected,
-        summary.rejects,
+    headline = (
+        f"scored {summary.scored} row(s) of {settings.input} with {summary.model_version} "
+        f"(shard {summary.shard}), {summary.rejected} rejected"
     )
+    log_summary(log, "predict", headline, [summary.output, summary.rejects])
     if summary.shard != "0/1":
         log.info(
             "once every shard has finished: python -m %s.predict merge %s", PACKAGE, settings.output_path

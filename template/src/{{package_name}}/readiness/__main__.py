@@ -52,6 +52,7 @@ import hydra
 from omegaconf import DictConfig
 
 from ..core.config import CONFIG_DIR, PROJECT_ROOT, to_plain
+from ..core.console import paint
 from ..core.errors import exit_on_user_error
 from ..core.reporting import write_json
 from ..core.run_lookup import register_run_dir_resolver
@@ -130,10 +131,10 @@ def run_readiness(cfg: DictConfig) -> tuple[bool, list[Check]]:
     )
     print(format_table(checks, unused))
     if ready:
-        print(f"\nready for release: yes (details in {output})")
+        print(f"\nready for release: {paint('yes', 'pass')} (details in {output})")
     else:
         reasons = ", ".join(f"{check.name} ({check.status})" for check in blockers)
-        print(f"\nready for release: NO, blocked by {reasons} (details in {output})")
+        print(f"\nready for release: {paint('NO', 'fail')}, blocked by {reasons} (details in {output})")
     return ready, checks
 
 

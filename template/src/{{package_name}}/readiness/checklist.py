@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..core.console import paint
 from ..core.errors import ProjectError
 from ..core.waivers import WHERE as WAIVERS_WHERE
 
@@ -74,11 +75,16 @@ def blocking(checks: list[Check]) -> list[Check]:
 
 
 def format_table(checks: list[Check], unused_waivers: Sequence[str] = ()) -> str:
+    """The printed checklist; in a terminal each status in its colour (``core/console.py``)."""
     rows = [("check", "status", "target", "measured")] + [
         (c.name, c.status, c.target, c.measured) for c in checks
     ]
     widths = [max(len(row[column]) for row in rows) for column in range(4)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    for line, check in enumerate(checks, start=1):  # coloured once padded, so the columns still line up
+        cells = [cell.ljust(width) for cell, width in zip(rows[line], widths, strict=True)]
+        cells[1] = paint(cells[1], check.status)
+        lines[line] = "  ".join(cells)
     lines.insert(1, "  ".join("-" * width for width in widths))
     fixes = [f"  - {c.name}: {c.how_to_fix}" for c in blocking(checks) if c.how_to_fix]
     waived = [f"  - {c.name}: {c.waiver}" for c in checks if c.status == "waived"]

@@ -19,6 +19,7 @@ class FitState:
     max_epochs: int
     epoch: int = 0
     global_step: int = 0  # optimizer steps taken
+    batches_per_epoch: int = 0  # training batches of an epoch (in each process), set before on_fit_start
     best_metric: float | None = None
     should_stop: bool = False
 

@@ -22,6 +22,7 @@ from omegaconf import DictConfig
 
 from ..core import attributions as method
 from ..core.config import CONFIG_DIR, SPLITS, to_plain
+from ..core.console import log_summary
 from ..core.devices import resolve_device
 from ..core.errors import CheckpointError, ProjectError, exit_on_user_error
 from ..core.explanation_report import model_identity
@@ -88,17 +89,13 @@ def run_explain(cfg: DictConfig) -> dict[str, Any]:
     """The explanation stage as a function of its config (what ``main`` and tests call)."""
     settings = to_plain(cfg)
     report = explain_model(settings["explain"], settings["paths"])
-    completeness = report["completeness"]
-    log.info(
-        "%s on %d %s examples in %.1f s; completeness error max %.2e, mean %.2e",
-        report["method"],
-        report["num_examples"],
-        report["split"],
-        report["seconds"],
-        completeness["max_abs_error"],
-        completeness["mean_abs_error"],
+    completeness, paths = report["completeness"], settings["paths"]
+    headline = (
+        f"{report['method']} on {report['num_examples']} {report['split']} examples in {report['seconds']:.1f} s; "
+        f"completeness error max {completeness['max_abs_error']:.2e}, mean {completeness['mean_abs_error']:.2e}"
     )
-    log.info("wrote %s and %d plot(s)", settings["paths"]["explanations"], len(report["plots"]))
+    plots = f"{len(report['plots'])} plot(s) in {paths['explanations_dir']}"
+    log_summary(log, "explain", headline, [paths["explanations"], plots])
     return report
 
 

@@ -26,6 +26,7 @@ from omegaconf import DictConfig
 
 from ..core.atomic import write_text_atomically
 from ..core.config import CONFIG_DIR, to_plain
+from ..core.console import log_summary
 from ..core.errors import ProjectError, exit_on_user_error
 from ..core.fingerprints import weights_sha256
 from ..core.reporting import write_json
@@ -49,7 +50,7 @@ from .mitigation import (
     positive_scores,
     threshold_rules,
 )
-from .report import render_markdown
+from .report import render_markdown, terminal_verdict
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,9 @@ def run_fairness(cfg: DictConfig) -> dict[str, Any]:
     markdown = render_markdown(report)
     write_text_atomically(table, markdown)
     log.info("fairness report\n%s", markdown)
-    log.info("fairness checks %s; wrote %s and %s", "passed" if report["passed"] else "FAILED", output, table)
+    print(terminal_verdict(report))
+    verdict = "checks passed" if report["passed"] else "checks FAILED"
+    log_summary(log, "fairness", f"{verdict} on the {report['split']} split", [output, table])
     return report
 
 

@@ -7,6 +7,8 @@ read and the file the readiness gate reads cannot disagree.
 from collections.abc import Sequence
 from typing import Any
 
+from ..core.console import paint
+
 DISPARITY_LABELS = {
     "demographic_parity_difference": "demographic parity difference",
     "demographic_parity_ratio": "demographic parity ratio",
@@ -130,6 +132,21 @@ def mitigation_section(report: dict[str, Any]) -> list[str]:
         )
         lines.append("")
     return lines
+
+
+def terminal_verdict(report: dict[str, Any]) -> str:
+    """The verdict and each check's status as the stage prints them: in colour for a terminal
+    (green pass, red fail; ``core/console.py``), plain text anywhere else."""
+    passed = report["passed"]
+    lines = [f"fairness verdict: {paint('pass' if passed else 'FAIL', 'pass' if passed else 'fail')}"]
+    width = max((len(check["name"]) for check in report["checks"]), default=0)
+    status_width = max((len(check["status"]) for check in report["checks"]), default=0)
+    lines += [
+        f"  {check['name'].ljust(width)}  {paint(check['status'].ljust(status_width), check['status'])}  "
+        f"{check['measured']} (threshold {check['target']})"
+        for check in report["checks"]
+    ]
+    return "\n".join(lines)
 
 
 def render_markdown(report: dict[str, Any]) -> str:

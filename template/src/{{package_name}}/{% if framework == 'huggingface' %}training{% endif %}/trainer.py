@@ -184,6 +184,7 @@ class ProjectCallbacks(TrainerCallback):
     def on_train_begin(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
+        self.state.batches_per_epoch = len(kwargs["train_dataloader"])  # this process's
         for callback in self.callbacks:
             callback.on_fit_start(self._sync(state))
 

@@ -73,7 +73,7 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     if writes:
         write_json(artifacts.history, record)
         finish_run(artifacts.run_dir)
-    log.info("best epoch %s; run folder %s; next: make evaluate", result.best_epoch, artifacts.run_dir)
+    log.info("train done: best epoch %s -> %s; next: make evaluate", result.best_epoch, artifacts.run_dir)
     return record
 
 

@@ -42,6 +42,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from ..core.config import CONFIG_DIR, settings_from_mapping, to_plain
+from ..core.console import Progress, log_summary
 from ..core.errors import ProjectError, exit_on_user_error
 from ..core.fingerprints import weights_sha256
 from ..core.inference import saved_config, saved_data
@@ -180,7 +181,11 @@ def scrape(url: str) -> str:
 
 
 def measure_server(
-    server: ServerProcess, body: bytes, headers: Mapping[str, str], settings: LoadTestSettings
+    server: ServerProcess,
+    body: bytes,
+    headers: Mapping[str, str],
+    settings: LoadTestSettings,
+    progress: Progress,
 ) -> dict[str, Any]:
     """Every concurrency level against one running server, then its no-op route at the top one.
 
@@ -208,10 +213,18 @@ def measure_server(
                 "inference_p50_ms": round(median * 1000, 3) if median is not None else None,
             }
         )
+        progress.update()
     measured: dict[str, Any] = {"levels": levels, "best_within_budget": best_within_budget(levels, settings)}
     top = level_settings(settings, max(settings.concurrency))
     measured["noop"] = repeated_level(f"{server.url}/v1/noop", body, headers, **top)
+    progress.update()
     return measured
+
+
+def measurement_count(backends: int, servers: int, settings: LoadTestSettings) -> int:
+    """The measurements a run takes, for its progress bar: per backend the raw forward pass at two
+    batch sizes and at the server's; the two client-side ceilings; per server each level and its no-op."""
+    return backends * 2 + 2 + servers * (len(settings.concurrency) + 1)
 
 
 def level_settings(settings: LoadTestSettings, concurrency: int) -> dict[str, Any]:
@@ -457,14 +470,19 @@ def run_loadtest(cfg: DictConfig) -> dict[str, Any]:
         "backends": {backend: {} for backend in sources},
         "notes": notes,
     }
+    progress = Progress(
+        "loadtest", measurement_count(len(sources), len(servers), settings), unit="measurements"
+    )
     try:
         for server in servers.values():
             server.wait_ready()
         for backend, source in sources.items():
             report["backends"][backend]["raw_forward"] = raw_forward(source, serve, inputs, settings)
+            progress.update()
         response_body = _sample_response(next(iter(servers.values())), body, headers)
         top = level_settings(settings, max(settings.concurrency))
         report["client_ceiling"] = client_ceiling(body, response_body, port=free_port(), **top)
+        progress.update()
         input_settings = config["serve"].get("input", {})
         with BareRoute(
             free_port(),
@@ -474,9 +492,10 @@ def run_loadtest(cfg: DictConfig) -> dict[str, Any]:
             response_body,
         ) as bare:
             report["bare_route"] = repeated_level(f"{bare.url}/v1/predict", body, headers, **top)
+        progress.update()
         for (backend, mode), server in servers.items():
-            log.info("load-testing %s with %s", backend, mode.replace("_", " "))
-            report["backends"][backend][mode] = measure_server(server, body, headers, settings)
+            progress.set_note(f"{backend}, {mode.replace('_', ' ')}")
+            report["backends"][backend][mode] = measure_server(server, body, headers, settings, progress)
             server.stop()
         for backend, source in sources.items():  # (c): compute at the batch size the server formed
             formed = formed_batch_size(report["backends"][backend], settings)
@@ -484,15 +503,30 @@ def run_loadtest(cfg: DictConfig) -> dict[str, Any]:
                 report["backends"][backend]["raw_forward"]["at_server_batch"] = repeated_forward_rate(
                     source, serve, inputs, formed, settings
                 )
+            progress.update()
     finally:
+        progress.close()
         for server in servers.values():
             server.stop()
     report["summary"] = summarise(report, settings)
     report["targets"] = release_targets(report, settings, serve)
     write_json(Path(config["paths"]["loadtest"]), report)
     print(format_report(report))
-    print(f"\nwrote {config['paths']['loadtest']}")
+    log_summary(log, "loadtest", loadtest_headline(report), [config["paths"]["loadtest"]])
     return report
+
+
+def loadtest_headline(report: Mapping[str, Any]) -> str:
+    """The release targets' verdict, the figure the table above ends with."""
+    targets = report["targets"]
+    verdict = {None: "not measured", True: "met", False: "NOT met"}[targets["met"]]
+    best = targets["best_within_budget"]
+    measured = (
+        f"{best['requests_per_s']:.1f} req/s within p99 <= {targets['latency_budget_ms']} ms"
+        if best
+        else "no level within the latency budget"
+    )
+    return f"{targets['backend']}, {targets['mode'].replace('_', ' ')}: {measured}; release targets {verdict}"
 
 
 def architecture_name(model_config: Mapping[str, Any]) -> str:

@@ -72,7 +72,7 @@ def run_server(cfg: DictConfig) -> None:
     serve = OmegaConf.to_container(cfg.serve, resolve=True)
     assert isinstance(serve, dict)
     settings = ServeSettings.from_mapping(serve)
-    logging.config.dictConfig(logging_config(settings.log_level))  # JSON lines from the first one
+    logging.config.dictConfig(logging_config(settings.log_level, settings.log_format))  # from the first line
     champion = choose_model(cfg, settings.model)
     challenger = choose_model(cfg, settings.rollout.challenger) if settings.rollout.mode != "none" else None
     # Fails here, with the fix, if files are missing.
@@ -100,7 +100,7 @@ def run_server(cfg: DictConfig) -> None:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        log_config=logging_config(settings.log_level),
+        log_config=logging_config(settings.log_level, settings.log_format),
         access_log=False,  # the app logs each request with its id (serving/middleware.py)
         timeout_graceful_shutdown=settings.graceful_shutdown_s,
         timeout_worker_healthcheck=settings.worker_healthcheck_s,

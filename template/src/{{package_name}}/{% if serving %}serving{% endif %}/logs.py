@@ -1,4 +1,8 @@
-"""JSON logs, one object per line, each carrying the id of the request it belongs to.
+"""Server logs, one line per event, each carrying the id of the request it belongs to.
+
+JSON objects, one per line, for log collectors; readable text lines for a person watching a
+terminal. ``serve.log_format`` chooses: ``auto`` (text when stderr is a terminal, JSON
+otherwise), ``text`` or ``json``.
 
 The request id comes from the client's ``X-Request-ID`` header when it sends a usable one
 (so one id follows a call through several services) and is generated otherwise; it is
@@ -9,8 +13,11 @@ import json
 import logging
 import random
 import re
+import sys
 from contextvars import ContextVar
-from typing import Any
+from typing import IO, Any
+
+from ..core.console import is_terminal
 
 REQUEST_ID_HEADER = "x-request-id"
 # Client ids are echoed into logs and headers: accept only short, plain tokens.
@@ -36,37 +43,68 @@ def choose_request_id(header_value: str | None) -> str:
     return f"{random.getrandbits(128):032x}"
 
 
+def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields passed in ``extra=`` (an access line's method, path, status, ...)."""
+    return {key: value for key, value in vars(record).items() if key not in _RECORD_ATTRIBUTES}
+
+
+def record_time(formatter: logging.Formatter, record: logging.LogRecord) -> str:
+    return formatter.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}"
+
+
 class JsonFormatter(logging.Formatter):
     """``{"time", "level", "logger", "message", "request_id", ...extra fields}`` per line."""
 
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+            "time": record_time(self, record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None) or request_id_var.get(),
         }
-        for key, value in vars(record).items():
-            if key not in _RECORD_ATTRIBUTES and key not in payload:
-                payload[key] = value
+        for key, value in extra_fields(record).items():
+            payload.setdefault(key, value)
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str)
 
 
-def logging_config(level: str) -> dict[str, Any]:
-    """A ``logging.config.dictConfig`` for uvicorn and the app: JSON lines on stderr.
+class TextFormatter(logging.Formatter):
+    """``time LEVEL logger [request id] message key=value ...`` per line (a traceback below it)."""
 
-    uvicorn applies it in every worker; its own access log is replaced by the app's
-    (see ``middleware.py``), which knows the request id and the route.
+    def format(self, record: logging.LogRecord) -> str:
+        request_id = getattr(record, "request_id", None) or request_id_var.get()
+        fields = "".join(
+            f" {key}={value}" for key, value in extra_fields(record).items() if key != "request_id"
+        )
+        line = f"{record_time(self, record)} {record.levelname:<7} {record.name} [{request_id}] {record.getMessage()}{fields}"
+        return f"{line}\n{self.formatException(record.exc_info)}" if record.exc_info else line
+
+
+FORMATTERS: dict[str, type[logging.Formatter]] = {"json": JsonFormatter, "text": TextFormatter}
+
+
+def chosen_format(log_format: str, stream: IO[str] | None = None) -> str:
+    """``serve.log_format`` made concrete: ``auto`` is text for a terminal (stderr), JSON otherwise."""
+    if log_format != "auto":
+        return log_format
+    return "text" if is_terminal(sys.stderr if stream is None else stream) else "json"
+
+
+def logging_config(level: str, log_format: str = "auto") -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` for uvicorn and the app: lines on stderr, in ``log_format``.
+
+    uvicorn applies it in every worker (which inherit the server's stderr, so ``auto`` is decided
+    once, here); its own access log is replaced by the app's (see ``middleware.py``), which knows
+    the request id and the route.
     """
-    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
-    json_formatter = {"()": JsonFormatter}
+    handler = {"class": "logging.StreamHandler", "formatter": "lines", "stream": "ext://sys.stderr"}
+    formatter = {"()": FORMATTERS[chosen_format(log_format)]}
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": json_formatter},
+        "formatters": {"lines": formatter},
         "handlers": {"stderr": handler},
         "root": {"handlers": ["stderr"], "level": level.upper()},
         "loggers": {
