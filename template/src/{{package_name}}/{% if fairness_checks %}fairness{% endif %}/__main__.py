@@ -56,7 +56,8 @@ log = logging.getLogger(__name__)
 
 EVALUATED_SPLIT = "test"
 FITTING_SPLIT = "val"
-MITIGATION_COMMAND = f"python -m {__name__.split('.')[0]}.fairness fairness.mitigation={THRESHOLD_OPTIMIZER}"
+PACKAGE = str(__package__).split(".")[0]  # run as __main__, so not __name__
+MITIGATION_COMMAND = f"python -m {PACKAGE}.fairness fairness.mitigation={THRESHOLD_OPTIMIZER}"
 
 
 def class_predictions(outputs: np.ndarray, task: str) -> np.ndarray:
