@@ -142,6 +142,7 @@ def run_once(project: Path, loop: str, case: dict[str, Any], threads: int, workd
     from my_ml_project.data.loading import keep_batch
     from my_ml_project.models.mlp import MLP
     from my_ml_project.training.optimization import build_optimizer, build_scheduler
+    from my_ml_project.training.progress import TrainingProgress
     from my_ml_project.training.throughput import Throughput
     from my_ml_project.training.trainer import Trainer, TrainerSettings, loss_for_task
 
@@ -179,8 +180,9 @@ def run_once(project: Path, loop: str, case: dict[str, Any], threads: int, workd
     metrics(torch.zeros(4, CLASSES), torch.tensor([0, 1, 0, 1]))
     accuracy = float("nan")
     started, cpu_started = time.perf_counter(), time.process_time()
-    # make train's default callback: samples/s every epoch (a clock read per batch)
-    callbacks, first_tracked_run = [Throughput(batch_size=case["batch_size"])], None
+    # make train's default callbacks: samples/s every epoch (a clock read per batch) and the
+    # progress bar (a counter per batch here: the run's output is piped, so progress is log lines)
+    callbacks, first_tracked_run = [Throughput(batch_size=case["batch_size"]), TrainingProgress()], None
     if loop == "trainer-tracked":
         tracker, first_tracked_run = mlflow_tracker(project, workdir)
         callbacks.append(tracker)
