@@ -21,7 +21,8 @@ and ceiling is run ``loadtest.repeats`` times; the report keeps each repetition'
 and their spread, and the latencies of the median repetition.
 
 It writes the chosen run's ``loadtest.json`` (``paths.loadtest``) and prints a table, including the highest throughput
-whose p99 stays within ``loadtest.latency_budget_ms`` (the answers' latency budget).
+whose p99 stays within ``loadtest.latency_budget_ms`` (the answers' latency budget); the latency
+histogram and throughput against concurrency go to ``paths.figures_dir`` (``figures.py``).
 Payloads are real instances of the test split. Numbers depend on the machine and on what
 else runs on it: compare runs made on the same machine.
 """
@@ -53,7 +54,8 @@ from ..core.service.model import ModelSource, resolve_model_source
 from ..core.service.process import ServerProcess, free_port
 from ..core.service.settings import BACKENDS, ServeSettings, inference_threads
 from .bare import BareRoute
-from .loadgen import client_ceiling, read_histogram, repeated_level
+from .figures import Latencies, write_loadtest_figures
+from .loadgen import client_ceiling, read_histogram, repeated_level, repeated_runs, summarise_repeats
 
 log = logging.getLogger(__name__)
 
@@ -181,18 +183,18 @@ def scrape(url: str) -> str:
 
 def measure_server(
     server: ServerProcess, body: bytes, headers: Mapping[str, str], settings: LoadTestSettings
-) -> dict[str, Any]:
-    """Every concurrency level against one running server, then its no-op route at the top one.
+) -> tuple[dict[str, Any], Latencies]:
+    """Every concurrency level against one running server, then its no-op route at the top one;
+    with each level's request latencies (of its median repetition), for the histogram.
 
     The no-op ceiling is measured on each server right after its levels, so that a ratio to
     it compares figures taken under the same background load.
     """
-    levels = []
+    levels, latencies = [], {}
     for concurrency in settings.concurrency:
         before = scrape(server.url)
-        result = repeated_level(
-            f"{server.url}/v1/predict", body, headers, **level_settings(settings, concurrency)
-        )
+        runs = repeated_runs(f"{server.url}/v1/predict", body, headers, **level_settings(settings, concurrency))
+        result, latencies[concurrency] = summarise_repeats(runs), runs[len(runs) // 2].latencies_ms
         after = scrape(server.url)
         inference = read_histogram(after, "serving_inference_duration_seconds").minus(
             read_histogram(before, "serving_inference_duration_seconds")
@@ -211,7 +213,7 @@ def measure_server(
     measured: dict[str, Any] = {"levels": levels, "best_within_budget": best_within_budget(levels, settings)}
     top = level_settings(settings, max(settings.concurrency))
     measured["noop"] = repeated_level(f"{server.url}/v1/noop", body, headers, **top)
-    return measured
+    return measured, latencies
 
 
 def level_settings(settings: LoadTestSettings, concurrency: int) -> dict[str, Any]:
@@ -457,6 +459,7 @@ def run_loadtest(cfg: DictConfig) -> dict[str, Any]:
         "backends": {backend: {} for backend in sources},
         "notes": notes,
     }
+    latencies: dict[tuple[str, str], Latencies] = {}
     try:
         for server in servers.values():
             server.wait_ready()
@@ -476,7 +479,9 @@ def run_loadtest(cfg: DictConfig) -> dict[str, Any]:
             report["bare_route"] = repeated_level(f"{bare.url}/v1/predict", body, headers, **top)
         for (backend, mode), server in servers.items():
             log.info("load-testing %s with %s", backend, mode.replace("_", " "))
-            report["backends"][backend][mode] = measure_server(server, body, headers, settings)
+            report["backends"][backend][mode], latencies[backend, mode] = measure_server(
+                server, body, headers, settings
+            )
             server.stop()
         for backend, source in sources.items():  # (c): compute at the batch size the server formed
             formed = formed_batch_size(report["backends"][backend], settings)
@@ -490,8 +495,9 @@ def run_loadtest(cfg: DictConfig) -> dict[str, Any]:
     report["summary"] = summarise(report, settings)
     report["targets"] = release_targets(report, settings, serve)
     write_json(Path(config["paths"]["loadtest"]), report)
+    figures = write_loadtest_figures(report, latencies, Path(config["paths"]["figures_dir"]))
     print(format_report(report))
-    print(f"\nwrote {config['paths']['loadtest']}")
+    print(f"\nwrote {config['paths']['loadtest']} and {', '.join(str(path) for path in figures)}")
     return report
 
 
