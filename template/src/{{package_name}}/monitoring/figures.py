@@ -24,7 +24,7 @@ BAR_WIDTH = 0.4
 MAX_CATEGORIES = 30  # the most frequent in training; a longer axis is unreadable
 
 
-def file_name(feature: str) -> str:
+def figure_name(feature: str) -> str:
     """A file name for any feature name (letters, digits, ``_``, ``-`` and ``.`` kept)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", feature) + ".png"
 
@@ -91,6 +91,6 @@ def write_drift_figures(
     for old in folder.glob("*.png"):
         old.unlink()
     return [
-        feature_figure(name, reference, features[name], report, folder / file_name(name))
+        feature_figure(name, reference, features[name], report, folder / figure_name(name))
         for name, reference in profile.features.items()
     ]
