@@ -78,12 +78,16 @@ def training_curves(
         loss.plot(numbers, series(epochs, "val_loss"), marker="o", color=SECOND, label="validation")
         loss.set(title="Loss", xlabel="epoch", ylabel=f"loss ({LOSSES.get(task, 'loss')})")
         if judged is not None:
-            metric.plot(numbers, series(epochs, f"val_{judged}"), marker="o", color=SECOND, label="validation")
+            metric.plot(
+                numbers, series(epochs, f"val_{judged}"), marker="o", color=SECOND, label="validation"
+            )
             metric.set(title=f"Validation {judged}", xlabel="epoch", ylabel=metric_label(judged))
         if target and target["metric"] == judged:
             target_line(metric, float(target["target"]), f"{target_label(target)} (test split)")
         if "best_epoch" in history:
-            metric.axvline(int(history["best_epoch"]), label=f"best epoch ({history['best_epoch']})", **REFERENCE_STYLE)
+            metric.axvline(
+                int(history["best_epoch"]), label=f"best epoch ({history['best_epoch']})", **REFERENCE_STYLE
+            )
         for axes in (loss, metric):
             axes.xaxis.get_major_locator().set_params(integer=True)
             axes.legend(loc="best")
@@ -100,7 +104,9 @@ def curve_classes(class_names: Sequence[str]) -> list[int]:
     return [1] if len(class_names) == 2 else list(range(min(len(class_names), MAX_CURVES)))
 
 
-def confusion_matrix(matrix: Sequence[Sequence[int]], class_names: Sequence[str], split: str, path: Path) -> Path:
+def confusion_matrix(
+    matrix: Sequence[Sequence[int]], class_names: Sequence[str], split: str, path: Path
+) -> Path:
     """Counts of each true class (rows) predicted as each class (columns)."""
     counts = np.asarray(matrix)
     with panels(path, f"Confusion matrix, {split} split ({int(counts.sum())} examples)") as (axes,):
@@ -133,7 +139,9 @@ def roc_curves(
             axes.plot(false_rate, true_rate, label=f"{class_names[index]} (AUC {area:.3f})")
             drawn += 1
         axes.plot([0, 1], [0, 1], label="chance", **REFERENCE_STYLE)
-        axes.set(xlabel="false positive rate (0-1)", ylabel="true positive rate (0-1)", xlim=(0, 1), ylim=(0, 1.02))
+        axes.set(
+            xlabel="false positive rate (0-1)", ylabel="true positive rate (0-1)", xlim=(0, 1), ylim=(0, 1.02)
+        )
         finish_curves(axes, drawn)
     return path
 
@@ -187,17 +195,38 @@ def reliability_diagram(labels: np.ndarray, probabilities: np.ndarray, split: st
     counts = np.bincount(bins, minlength=CALIBRATION_BINS)
     filled = counts > 0
     accuracy = np.bincount(bins, weights=correct, minlength=CALIBRATION_BINS)[filled] / counts[filled]
-    mean_confidence = np.bincount(bins, weights=confidence, minlength=CALIBRATION_BINS)[filled] / counts[filled]
+    mean_confidence = (
+        np.bincount(bins, weights=confidence, minlength=CALIBRATION_BINS)[filled] / counts[filled]
+    )
     error = float(np.sum(counts[filled] * np.abs(accuracy - mean_confidence)) / len(labels))
     centres = (edges[:-1] + edges[1:]) / 2
     with panels(path, f"Reliability diagram, {split} split (ECE {error:.3f})", count=2) as (curve, spread):
-        curve.bar(centres[filled], accuracy, width=1 / CALIBRATION_BINS, color=FIRST, edgecolor="white", label="accuracy in bin")
-        curve.plot(mean_confidence, accuracy, "o", color=SECOND, label="accuracy at the bin's mean confidence")
+        curve.bar(
+            centres[filled],
+            accuracy,
+            width=1 / CALIBRATION_BINS,
+            color=FIRST,
+            edgecolor="white",
+            label="accuracy in bin",
+        )
+        curve.plot(
+            mean_confidence, accuracy, "o", color=SECOND, label="accuracy at the bin's mean confidence"
+        )
         curve.plot([0, 1], [0, 1], label="perfectly calibrated", **REFERENCE_STYLE)
-        curve.set(xlabel="confidence of the predicted class (0-1)", ylabel="accuracy (0-1)", xlim=(0, 1), ylim=(0, 1))
+        curve.set(
+            xlabel="confidence of the predicted class (0-1)",
+            ylabel="accuracy (0-1)",
+            xlim=(0, 1),
+            ylim=(0, 1),
+        )
         curve.legend(loc="upper left")
         spread.bar(centres, counts, width=1 / CALIBRATION_BINS, color=FIRST, edgecolor="white")
-        spread.set(title="Confidence", xlabel="confidence of the predicted class (0-1)", ylabel="examples", xlim=(0, 1))
+        spread.set(
+            title="Confidence",
+            xlabel="confidence of the predicted class (0-1)",
+            ylabel="examples",
+            xlim=(0, 1),
+        )
     return path
 
 
@@ -210,7 +239,9 @@ def residual_plots(
     with panels(path, f"Residuals, {split} split ({len(actual)} examples)", count=2) as (scatter, histogram):
         scatter.scatter(predicted, residuals, s=10, alpha=0.6, color=FIRST)
         scatter.axhline(0.0, label="no error", **REFERENCE_STYLE)
-        scatter.set(xlabel="predicted value (target units)", ylabel="residual, predicted - actual (target units)")
+        scatter.set(
+            xlabel="predicted value (target units)", ylabel="residual, predicted - actual (target units)"
+        )
         histogram.hist(residuals, bins=30, color=FIRST, edgecolor="white")
         histogram.set(xlabel="residual, predicted - actual (target units)", ylabel="examples")
         if target and target["metric"] in ERRORS_IN_TARGET_UNITS:

@@ -83,7 +83,12 @@ def run_drift_check(cfg: DictConfig) -> DriftReport:
     )
     figures = write_drift_figures(profile, features, report, Path(paths["figures_dir"]))
     print(report.table())
-    log.info("drift report: %s; %d figure(s) in %s", stage.report, len(figures), figures[0].parent if figures else "-")
+    log.info(
+        "drift report: %s; %d figure(s) in %s",
+        stage.report,
+        len(figures),
+        figures[0].parent if figures else "-",
+    )
     return report
 
 

@@ -34,23 +34,44 @@ def numeric_histogram(axes: Axes, reference: NumericReference, values: np.ndarra
     sample, values = np.asarray(reference.sample, dtype=np.float64), np.asarray(values, dtype=np.float64)
     values = values[np.isfinite(values)]
     edges = np.histogram_bin_edges(np.concatenate([sample, values]), bins=BINS)
-    drawn = ((sample, FIRST, f"training inputs (sample of {len(sample)})"), (values, SECOND, f"batch ({len(values)})"))
+    drawn = (
+        (sample, FIRST, f"training inputs (sample of {len(sample)})"),
+        (values, SECOND, f"batch ({len(values)})"),
+    )
     for data, color, label in drawn:
         if len(data):
             weights = np.full(len(data), 1 / len(data))
-            axes.hist(data, bins=edges, weights=weights, histtype="stepfilled", alpha=0.45, color=color, label=label)
+            axes.hist(
+                data, bins=edges, weights=weights, histtype="stepfilled", alpha=0.45, color=color, label=label
+            )
 
 
 def categorical_bars(axes: Axes, reference: CategoricalReference, values: np.ndarray) -> None:
     """The share of each category in training and in the batch; unseen categories included."""
     categories, counts = np.unique(np.asarray(values).astype(str), return_counts=True)
     batch = dict(zip(categories.tolist(), counts.tolist(), strict=True))
-    names = sorted(set(reference.counts) | set(batch), key=lambda name: -reference.counts.get(name, 0))[:MAX_CATEGORIES]
+    names = sorted(set(reference.counts) | set(batch), key=lambda name: -reference.counts.get(name, 0))[
+        :MAX_CATEGORIES
+    ]
     positions = np.arange(len(names))
     total_reference, total_batch = max(sum(reference.counts.values()), 1), max(sum(batch.values()), 1)
-    axes.bar(positions - BAR_WIDTH / 2, [reference.counts.get(name, 0) / total_reference for name in names], BAR_WIDTH, color=FIRST, label=f"training inputs ({total_reference})")
-    axes.bar(positions + BAR_WIDTH / 2, [batch.get(name, 0) / total_batch for name in names], BAR_WIDTH, color=SECOND, label=f"batch ({sum(batch.values())})")
-    axes.set_xticks(positions, names, rotation=45 if len(names) > 6 else 0, ha="right" if len(names) > 6 else "center")
+    axes.bar(
+        positions - BAR_WIDTH / 2,
+        [reference.counts.get(name, 0) / total_reference for name in names],
+        BAR_WIDTH,
+        color=FIRST,
+        label=f"training inputs ({total_reference})",
+    )
+    axes.bar(
+        positions + BAR_WIDTH / 2,
+        [batch.get(name, 0) / total_batch for name in names],
+        BAR_WIDTH,
+        color=SECOND,
+        label=f"batch ({sum(batch.values())})",
+    )
+    axes.set_xticks(
+        positions, names, rotation=45 if len(names) > 6 else 0, ha="right" if len(names) > 6 else "center"
+    )
 
 
 def verdict(result: FeatureDrift | None, report: DriftReport) -> str:
@@ -64,7 +85,9 @@ def verdict(result: FeatureDrift | None, report: DriftReport) -> str:
     )
 
 
-def feature_figure(name: str, reference: FeatureReference, values: np.ndarray, report: DriftReport, path: Path) -> Path:
+def feature_figure(
+    name: str, reference: FeatureReference, values: np.ndarray, report: DriftReport, path: Path
+) -> Path:
     """One feature's figure: training against the batch, and the rule's verdict."""
     result = next((item for item in report.features if item.feature == name), None)
     with panels(path, f"{name}: {verdict(result, report)}") as (axes,):

@@ -80,11 +80,17 @@ def draw_panel(
     bars = [axes.bar(positions - offset, heights(values), BAR_WIDTH, color=FIRST, label=TRAINED)]
     if after:
         mitigated = [after.get(group, {}).get(metric) for group in groups]
-        bars.append(axes.bar(positions + offset, heights(mitigated), BAR_WIDTH, color=SECOND, label=MITIGATED))
+        bars.append(
+            axes.bar(positions + offset, heights(mitigated), BAR_WIDTH, color=SECOND, label=MITIGATED)
+        )
     for container in bars:
         for bar, group in zip(container, groups, strict=True):
             bar.set_hatch("//" if group in too_small else "")
-    judged = [value for group, value in zip(groups, values, strict=True) if value is not None and group not in too_small]
+    judged = [
+        value
+        for group, value in zip(groups, values, strict=True)
+        if value is not None and group not in too_small
+    ]
     if (line := limit(metric, judged, thresholds)) is not None:
         target_line(axes, *line)
     counts = [before[group].get("count") for group in groups]
@@ -99,20 +105,44 @@ def column_figure(report: Mapping[str, Any], column: str, folder: Path) -> Path:
     """The figure of one sensitive column."""
     feature = report["features"][column]
     mitigation = report.get("mitigation", {})
-    after = mitigation.get("features", {}).get(column, {}).get("groups") if mitigation.get("status") == "applied" else None
+    after = (
+        mitigation.get("features", {}).get(column, {}).get("groups")
+        if mitigation.get("status") == "applied"
+        else None
+    )
     metrics = panel_metrics(report, feature)
-    title = f"Groups of {column}, {report['split']} split" + (" (hatched: too few examples to judge)" if feature.get("too_small") else "")
+    title = f"Groups of {column}, {report['split']} split" + (
+        " (hatched: too few examples to judge)" if feature.get("too_small") else ""
+    )
     path = folder / fairness_figure(column)
     with panels(path, title, count=len(metrics)) as axes:
         for panel, metric in zip(axes, metrics, strict=True):
-            draw_panel(panel, metric, feature["groups"], after, set(feature.get("too_small", [])), report["thresholds"])
-        legend = {label: handle for panel in axes for handle, label in zip(*panel.get_legend_handles_labels(), strict=True)}
+            draw_panel(
+                panel,
+                metric,
+                feature["groups"],
+                after,
+                set(feature.get("too_small", [])),
+                report["thresholds"],
+            )
+        legend = {
+            label: handle
+            for panel in axes
+            for handle, label in zip(*panel.get_legend_handles_labels(), strict=True)
+        }
         # Plain swatches for the bars: a hatched first group must not hatch the legend.
-        handles = [Patch(color=BAR_COLORS[label]) if label in BAR_COLORS else handle for label, handle in legend.items()]
+        handles = [
+            Patch(color=BAR_COLORS[label]) if label in BAR_COLORS else handle
+            for label, handle in legend.items()
+        ]
         axes[0].figure.legend(handles, legend.keys(), loc="outside lower center", ncols=len(legend))
     return path
 
 
 def write_fairness_figures(report: Mapping[str, Any], folder: Path) -> list[Path]:
     """A figure per sensitive column of ``report`` (``fairness.json``) in ``folder``."""
-    return [column_figure(report, column, folder) for column in report["sensitive_columns"] if column in report["features"]]
+    return [
+        column_figure(report, column, folder)
+        for column in report["sensitive_columns"]
+        if column in report["features"]
+    ]

@@ -193,7 +193,9 @@ def measure_server(
     levels, latencies = [], {}
     for concurrency in settings.concurrency:
         before = scrape(server.url)
-        runs = repeated_runs(f"{server.url}/v1/predict", body, headers, **level_settings(settings, concurrency))
+        runs = repeated_runs(
+            f"{server.url}/v1/predict", body, headers, **level_settings(settings, concurrency)
+        )
         result, latencies[concurrency] = summarise_repeats(runs), runs[len(runs) // 2].latencies_ms
         after = scrape(server.url)
         inference = read_histogram(after, "serving_inference_duration_seconds").minus(

@@ -21,7 +21,9 @@ Latencies = Mapping[int, np.ndarray]
 BINS = 40
 
 
-def judged_configuration(report: Mapping[str, Any], latencies: Mapping[tuple[str, str], Latencies]) -> tuple[str, str] | None:
+def judged_configuration(
+    report: Mapping[str, Any], latencies: Mapping[tuple[str, str], Latencies]
+) -> tuple[str, str] | None:
     """The backend and mode the release targets judge, or the first measured when it was not run."""
     targets = report["targets"]
     judged = (targets["backend"], targets["mode"])
@@ -36,7 +38,9 @@ def latency_histogram(
     shown = judged_configuration(report, latencies)
     title = "Request latency" + (f", {shown[0]} backend, {shown[1].replace('_', ' ')}" if shown else "")
     with panels(path, title) as (axes,):
-        levels = {level: values for level, values in (latencies[shown] if shown else {}).items() if len(values)}
+        levels = {
+            level: values for level, values in (latencies[shown] if shown else {}).items() if len(values)
+        }
         if not levels:
             no_data(axes, "no request completed")
             return path
@@ -45,7 +49,13 @@ def latency_histogram(
         bins = np.geomspace(low, high, BINS)
         for level, values in sorted(levels.items()):
             p99 = float(np.percentile(values, 99))
-            axes.hist(values, bins=bins, histtype="step", linewidth=1.5, label=f"{level} client(s): p99 {p99:.1f} ms")
+            axes.hist(
+                values,
+                bins=bins,
+                histtype="step",
+                linewidth=1.5,
+                label=f"{level} client(s): p99 {p99:.1f} ms",
+            )
         target_line(axes, budget, f"p99 budget {budget:g} ms", vertical=True)
         axes.set_xscale("log")
         axes.xaxis.set_major_formatter(ScalarFormatter())  # 1, 10, 100 ms rather than powers of ten
@@ -67,8 +77,12 @@ def throughput_plot(report: Mapping[str, Any], path: Path) -> Path:
                 label = f"{backend}, {mode.replace('_', ' ')}"
                 rate.plot(clients, [level["requests_per_s"] for level in levels], marker="o", label=label)
                 tail.plot(clients, [level["p99_ms"] for level in levels], marker="o", label=label)
-        target_line(rate, float(settings["throughput_rps"]), f"target {settings['throughput_rps']:g} requests/s")
-        target_line(tail, float(settings["latency_budget_ms"]), f"p99 budget {settings['latency_budget_ms']:g} ms")
+        target_line(
+            rate, float(settings["throughput_rps"]), f"target {settings['throughput_rps']:g} requests/s"
+        )
+        target_line(
+            tail, float(settings["latency_budget_ms"]), f"p99 budget {settings['latency_budget_ms']:g} ms"
+        )
         rate.set(title="Throughput", xlabel="concurrent clients", ylabel="requests/s")
         tail.set(title="p99 latency", xlabel="concurrent clients", ylabel="p99 latency (ms)")
         for axes in (rate, tail):
@@ -83,4 +97,7 @@ def write_loadtest_figures(
     report: Mapping[str, Any], latencies: Mapping[tuple[str, str], Latencies], folder: Path
 ) -> list[Path]:
     """The latency histogram and the throughput figure of ``report`` (``loadtest.json``) in ``folder``."""
-    return [latency_histogram(report, latencies, folder / LATENCY_HISTOGRAM), throughput_plot(report, folder / THROUGHPUT)]
+    return [
+        latency_histogram(report, latencies, folder / LATENCY_HISTOGRAM),
+        throughput_plot(report, folder / THROUGHPUT),
+    ]
