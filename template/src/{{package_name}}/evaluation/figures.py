@@ -234,7 +234,8 @@ def residual_plots(
     actual: np.ndarray, predicted: np.ndarray, target: Mapping[str, Any] | None, split: str, path: Path
 ) -> Path:
     """Residuals (predicted - actual) against the prediction, and their histogram; an error
-    target (RMSE, MAE) is drawn as the band it allows."""
+    target (RMSE, MAE) is drawn at ± its value for scale: it bounds an average of the errors,
+    not each one, so single residuals outside it are no failure."""
     residuals = predicted - actual
     with panels(path, f"Residuals, {split} split ({len(actual)} examples)", count=2) as (scatter, histogram):
         scatter.scatter(predicted, residuals, s=10, alpha=0.6, color=FIRST)
@@ -246,9 +247,10 @@ def residual_plots(
         histogram.set(xlabel="residual, predicted - actual (target units)", ylabel="examples")
         if target and target["metric"] in ERRORS_IN_TARGET_UNITS:
             bound = float(target["target"])
-            target_line(scatter, bound, target_label(target))
+            label = f"± {bound:g}: {target_label(target)} (an average, for scale)"
+            target_line(scatter, bound, label)
             scatter.axhline(-bound, **TARGET_STYLE)
-            target_line(histogram, bound, target_label(target), vertical=True)
+            target_line(histogram, bound, label, vertical=True)
             histogram.axvline(-bound, **TARGET_STYLE)
         scatter.legend(loc="best")
         if histogram.get_legend_handles_labels()[0]:
