@@ -4,7 +4,8 @@ Run it (or ``make model-card``) after the stages that measure something: ``make 
 (test metrics), ``make fairness``, ``make export``, ``make loadtest``. It
 rewrites only the regenerated blocks (between ``<!-- measured:NAME:start -->`` and
 ``<!-- measured:NAME:end -->``) and the ``model-index`` of the card's front matter; every
-other line of the documents is the owners' and stays as they wrote it. The ``targets`` block
+other line of the documents is the owners' and stays as they wrote it. The blocks link the
+run's figures (``paths.figures_dir``) by paths relative to each document. The ``targets`` block
 (in the card and the README) states the release targets from ``configs/readiness/`` (and the
 fairness thresholds), so a changed target never leaves a document contradicting the gate.
 What has not been measured yet reads "Not measured yet" with the command to run. The
@@ -111,14 +112,20 @@ def run_model_card(cfg: DictConfig) -> list[DocumentUpdate]:
     card = settings_from_mapping(CardSettings, stage["card"], group="model_card.card", error=ProjectError)
     measurements = read_measurements(files)
     targets = ReleaseTargets.from_configs(settings["readiness"], settings.get("fairness"))
-    contents = block_contents(measurements, card, targets, read_waivers(settings["readiness"].get("waivers")))
+    waivers = read_waivers(settings["readiness"].get("waivers"))
     index = model_index(measurements, card)
+
+    def contents(path: Path) -> dict[str, str]:  # figures are linked relative to each document
+        return block_contents(measurements, card, targets, waivers, document_dir=path.parent)
+
+    documents = [project_path(path) for path in stage["documents"].values()]
+    block_only = [project_path(path) for path in stage["block_only_files"].values()]
     updates = [
-        render_document(project_path(path), contents, index, front_matter=name == MODEL_CARD)
-        for name, path in stage["documents"].items()
+        render_document(path, contents(path), index, front_matter=name == MODEL_CARD)
+        for name, path in zip(stage["documents"], documents, strict=True)
     ] + [
-        render_document(project_path(path), contents, None, front_matter=False, owners_entries=False)
-        for path in stage["block_only_files"].values()
+        render_document(path, contents(path), None, front_matter=False, owners_entries=False)
+        for path in block_only
     ]
     for update in updates:
         if update.changed:

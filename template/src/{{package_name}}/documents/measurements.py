@@ -26,11 +26,13 @@ below. These fields are the whole contract between the stages and the documents:
 * ``loadtest.json`` (``make loadtest``): ``settings`` (``latency_budget_ms``,
   ``throughput_rps``); ``machine.cpus``; ``backends`` (backend -> mode -> ``levels``: a list
   of ``concurrency``, ``requests_per_s``, ``p50_ms``, ``p95_ms``, ``p99_ms``, ``errors``).
+* ``figures/`` (``paths.figures_dir``: evaluate, fairness, loadtest): the PNG files of
+  ``core/figures.py``; the documents link those that exist.
 """
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -316,6 +318,7 @@ class ArtifactFiles:
     loadtest: Path | None
     explanations: Path | None
     benchmark: Path | None
+    figures: Path | None = None  # the folder of the run's figures
 
     @classmethod
     def from_paths(cls, paths: Mapping[str, Any]) -> "ArtifactFiles":
@@ -330,6 +333,7 @@ class ArtifactFiles:
             loadtest=optional("loadtest"),
             explanations=optional("explanations"),
             benchmark=optional("benchmark"),
+            figures=optional("figures_dir"),
         )
 
 
@@ -344,6 +348,14 @@ class Measurements:
     loadtest: LoadTestReport | None
     explanations: ExplanationsReport | None = None
     benchmark: BenchmarkReport | None = None
+    figures: dict[str, Path] = field(default_factory=dict)  # file name -> PNG of the run
+
+
+def read_figures(folder: Path | None) -> dict[str, Path]:
+    """The run's figures by file name (``core/figures.py`` names them); none before any run."""
+    if folder is None or not folder.is_dir():
+        return {}
+    return {path.name: path for path in sorted(folder.glob("*.png")) if path.is_file()}
 
 
 def read_measurements(files: ArtifactFiles) -> Measurements:
@@ -355,4 +367,5 @@ def read_measurements(files: ArtifactFiles) -> Measurements:
         loadtest=read_loadtest(files.loadtest),
         explanations=read_explanations(files.explanations),
         benchmark=read_benchmark(files.benchmark),
+        figures=read_figures(files.figures),
     )

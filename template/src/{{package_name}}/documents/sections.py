@@ -5,10 +5,13 @@ measured yet says so and names the command that measures it; the generated docum
 start with exactly these texts, so a re-render before any run changes nothing.
 """
 
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from ..core import figures
 from ..core.metrics import metric_direction
 from .measurements import (
     BenchmarkReport,
@@ -24,6 +27,7 @@ from .measurements import (
 NOT_MEASURED = "Not measured yet"
 # The command that measures each block's numbers, named when they are missing.
 COMMANDS = {
+    "curves": "make evaluate",
     "metrics": "make evaluate",
     "fairness": "make fairness",
     "export": "make export",
@@ -42,6 +46,44 @@ TOP_INPUTS = 10
 METHOD_NAMES = {"shap": "SHAP", "integrated_gradients": "Integrated gradients (Captum)"}
 # A confusion matrix with more classes than this is left to metrics.json.
 MAX_CONFUSION_CLASSES = 10
+# The evaluation stage's figures of the scored split, in the order the card shows them, with
+# their captions (those of a classifier or of a regression exist, never both).
+EVALUATION_FIGURES = {
+    figures.CONFUSION_MATRIX: "Confusion matrix",
+    figures.ROC_CURVE: "ROC curves",
+    figures.PRECISION_RECALL: "Precision-recall curves",
+    figures.RELIABILITY: "Reliability diagram (calibration)",
+    figures.RESIDUALS: "Residuals",
+    figures.PREDICTED_VS_ACTUAL: "Predicted against actual values",
+}
+LOAD_TEST_FIGURES = {
+    figures.LATENCY_HISTOGRAM: "Request latency histogram",
+    figures.THROUGHPUT: "Throughput and p99 latency against concurrency",
+}
+
+
+@dataclass(frozen=True)
+class FigureLinks:
+    """The run's figures as Markdown images, each linked relative to the document that shows it
+    (so the link works in a local checkout and a rendered docs folder alike)."""
+
+    files: Mapping[str, Path] = field(default_factory=dict)  # file name -> PNG of the run
+    document_dir: Path = Path()
+
+    def image(self, name: str, caption: str) -> str | None:
+        """``![caption](relative path)`` of the figure ``name``, or ``None`` when it was not drawn."""
+        path = self.files.get(name)
+        if path is None:
+            return None
+        try:
+            target = Path(os.path.relpath(path.resolve(), self.document_dir.resolve())).as_posix()
+        except ValueError:  # another drive (Windows): no relative path exists
+            target = path.resolve().as_uri()
+        return f"![{caption}]({f'<{target}>' if ' ' in target else target})"
+
+    def images(self, captions: Mapping[str, str]) -> list[str]:
+        """The images of those of ``captions``' figures that exist, in that order."""
+        return [image for name, caption in captions.items() if (image := self.image(name, caption))]
 
 
 @dataclass(frozen=True)
@@ -120,7 +162,23 @@ def dataset_name(source: DataSource | None, settings: CardSettings) -> tuple[str
     return source.path or "the owners' data", "local"
 
 
-def metrics_block(metrics: MetricsReport | None, source: DataSource | None, settings: CardSettings) -> str:
+def curves_block(metrics: MetricsReport | None, links: FigureLinks) -> str:
+    """The run's per-epoch curves, drawn by ``make evaluate`` from ``history.json``."""
+    image = links.image(figures.TRAINING_CURVES, "Training and validation curves") if metrics else None
+    if image is None:
+        return not_measured("curves")
+    return "\n\n".join(
+        [
+            "Loss on the training and validation splits and the validation metric per epoch, with the "
+            "release target and the best epoch (source: `history.json`, drawn by `make evaluate`).",
+            image,
+        ]
+    )
+
+
+def metrics_block(
+    metrics: MetricsReport | None, source: DataSource | None, settings: CardSettings, links: FigureLinks
+) -> str:
     if metrics is None:
         return not_measured("metrics")
     name, _ = dataset_name(source, settings)
@@ -142,10 +200,10 @@ def metrics_block(metrics: MetricsReport | None, source: DataSource | None, sett
             "Confusion matrix (rows: true class, columns: predicted class):",
             table(["true \\ predicted", *names], rows),
         ]
-    return "\n\n".join(parts)
+    return "\n\n".join([*parts, *links.images(EVALUATION_FIGURES)])
 
 
-def fairness_block(fairness: FairnessReport | None) -> str:
+def fairness_block(fairness: FairnessReport | None, links: FigureLinks) -> str:
     if fairness is None:
         return not_measured("fairness")
     threshold = fairness.threshold
@@ -167,6 +225,7 @@ def fairness_block(fairness: FairnessReport | None) -> str:
         parts += [f"**{feature.feature}**", table(["group", *columns], group_rows)]
         if disparity_rows:
             parts.append(table(["disparity", "value", "within its threshold"], disparity_rows))
+        parts += links.images({figures.fairness_figure(feature.feature): f"Groups of {feature.feature}"})
     return "\n\n".join(parts)
 
 
@@ -233,7 +292,7 @@ def export_block(export: ExportReport | None) -> str:
     )
 
 
-def latency_block(loadtest: LoadTestReport | None) -> str:
+def latency_block(loadtest: LoadTestReport | None, links: FigureLinks) -> str:
     if loadtest is None:
         return not_measured("latency")
     budget, goal = loadtest.latency_budget_ms, loadtest.throughput_rps
@@ -265,6 +324,7 @@ def latency_block(loadtest: LoadTestReport | None) -> str:
         [
             f"Load test{machine} (source: `loadtest.json`). {summary}",
             table(["backend", "mode", "clients", "requests/s", "p50 ms", "p95 ms", "p99 ms", "errors"], rows),
+            *links.images(LOAD_TEST_FIGURES),
         ]
     )
 
@@ -396,15 +456,19 @@ def block_contents(
     settings: CardSettings,
     targets: ReleaseTargets,
     waivers: Mapping[str, str] | None = None,
+    document_dir: Path = Path(),
 ) -> dict[str, str]:
-    """The content of every regenerated block, by name (see ``COMMANDS``): measurements, targets, waivers."""
+    """The content of every regenerated block, by name (see ``COMMANDS``): measurements, targets,
+    waivers; figures are linked relative to ``document_dir``, the folder of the document."""
+    links = FigureLinks(measurements.figures, document_dir)
     return {
         "targets": targets_block(targets, settings),
         "waivers": waivers_block(waivers or {}),
-        "metrics": metrics_block(measurements.metrics, measurements.data_source, settings),
-        "fairness": fairness_block(measurements.fairness),
+        "curves": curves_block(measurements.metrics, links),
+        "metrics": metrics_block(measurements.metrics, measurements.data_source, settings, links),
+        "fairness": fairness_block(measurements.fairness, links),
         "export": export_block(measurements.export),
-        "latency": latency_block(measurements.loadtest),
+        "latency": latency_block(measurements.loadtest, links),
         "test-split": test_split_block(measurements.metrics),
         "groups": groups_block(measurements.fairness),
         "explanations": explanations_block(measurements.explanations),

@@ -4,7 +4,8 @@ Run ``python -m <package>.monitoring drift.batch=<file or folder>`` (or ``make d
 BATCH=...``): the batch goes through the preprocessing saved with the model, its monitored
 features (``monitoring/features.py``) are compared with the reference profile that the
 evaluation stage wrote for this model's weights (``make evaluate``), and the result is
-printed as a table and written to the chosen run's ``drift.json`` (``paths.drift``). The
+printed as a table and written to the chosen run's ``drift.json`` (``paths.drift``), with a
+figure per feature in ``<paths.figures_dir>/drift/`` (``figures.py``). The
 exit status is 1 when a feature is flagged and
 ``drift.fail_on_drift`` is true (a scheduled job or CI step fails on drift), else 0.
 
@@ -31,6 +32,7 @@ from ..core.fingerprints import weights_sha256
 from ..core.inference import saved_preprocessor
 from ..core.reporting import write_json
 from ..core.run_lookup import register_run_dir_resolver
+from .figures import write_drift_figures
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +81,14 @@ def run_drift_check(cfg: DictConfig) -> DriftReport:
             **report.to_dict(),
         },
     )
+    figures = write_drift_figures(profile, features, report, Path(paths["figures_dir"]))
     print(report.table())
-    log.info("drift report: %s", stage.report)
+    log.info(
+        "drift report: %s; %d figure(s) in %s",
+        stage.report,
+        len(figures),
+        figures[0].parent if figures else "-",
+    )
     return report
 
 

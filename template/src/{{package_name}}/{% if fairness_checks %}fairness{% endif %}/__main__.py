@@ -4,7 +4,8 @@ Run ``python -m <package>.fairness`` (or ``make fairness``) after training. The 
 loaded the way ``evaluate`` loads it, predicts the test split, and the sensitive columns
 (``data.sensitive_columns``, never model inputs) are joined from the split's rows. Writes the
 run's ``fairness.json`` (read by the readiness gate) and ``fairness.md`` (a readable table,
-also logged), at ``paths.fairness`` and ``paths.fairness_table``. What is measured and why: ``evaluation/fairness.py``.
+also logged), at ``paths.fairness`` and ``paths.fairness_table``, and a figure per sensitive
+column (``figures.py``) in ``paths.figures_dir``. What is measured and why: ``evaluation/fairness.py``.
 
 Thresholds come from ``configs/fairness/default.yaml`` (the ``fairness_threshold`` answer
 and the four-fifths ratio); override them for one run, e.g. ``fairness.max_difference=0.05``.
@@ -43,6 +44,7 @@ from .checks import (
     positive_class_index,
     sensitive_groups,
 )
+from .figures import write_fairness_figures
 from .inputs import predict_splits
 from .mitigation import (
     fit_threshold_optimizer,
@@ -178,10 +180,11 @@ def run_fairness(cfg: DictConfig) -> dict[str, Any]:
     write_json(output, report)
     markdown = render_markdown(report)
     write_text_atomically(table, markdown)
+    figures = write_fairness_figures(report, Path(paths["figures_dir"]))
     log.info("fairness report\n%s", markdown)
     print(terminal_verdict(report))
     verdict = "checks passed" if report["passed"] else "checks FAILED"
-    log_summary(log, "fairness", f"{verdict} on the {report['split']} split", [output, table])
+    log_summary(log, "fairness", f"{verdict} on the {report['split']} split", [output, table, *figures])
     return report
 
 

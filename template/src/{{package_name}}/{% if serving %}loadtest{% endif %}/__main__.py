@@ -21,7 +21,8 @@ and ceiling is run ``loadtest.repeats`` times; the report keeps each repetition'
 and their spread, and the latencies of the median repetition.
 
 It writes the chosen run's ``loadtest.json`` (``paths.loadtest``) and prints a table, including the highest throughput
-whose p99 stays within ``loadtest.latency_budget_ms`` (the answers' latency budget).
+whose p99 stays within ``loadtest.latency_budget_ms`` (the answers' latency budget); the latency
+histogram and throughput against concurrency go to ``paths.figures_dir`` (``figures.py``).
 Payloads are real instances of the test split. Numbers depend on the machine and on what
 else runs on it: compare runs made on the same machine.
 """
@@ -54,7 +55,8 @@ from ..core.service.model import ModelSource, resolve_model_source
 from ..core.service.process import ServerProcess, free_port
 from ..core.service.settings import BACKENDS, ServeSettings, inference_threads
 from .bare import BareRoute
-from .loadgen import client_ceiling, read_histogram, repeated_level
+from .figures import Latencies, write_loadtest_figures
+from .loadgen import client_ceiling, read_histogram, repeated_level, repeated_runs, summarise_repeats
 
 log = logging.getLogger(__name__)
 
@@ -186,18 +188,20 @@ def measure_server(
     headers: Mapping[str, str],
     settings: LoadTestSettings,
     progress: Progress,
-) -> dict[str, Any]:
-    """Every concurrency level against one running server, then its no-op route at the top one.
+) -> tuple[dict[str, Any], Latencies]:
+    """Every concurrency level against one running server, then its no-op route at the top one;
+    with each level's request latencies (of its median repetition), for the histogram.
 
     The no-op ceiling is measured on each server right after its levels, so that a ratio to
     it compares figures taken under the same background load.
     """
-    levels = []
+    levels, latencies = [], {}
     for concurrency in settings.concurrency:
         before = scrape(server.url)
-        result = repeated_level(
+        runs = repeated_runs(
             f"{server.url}/v1/predict", body, headers, **level_settings(settings, concurrency)
         )
+        result, latencies[concurrency] = summarise_repeats(runs), runs[len(runs) // 2].latencies_ms
         after = scrape(server.url)
         inference = read_histogram(after, "serving_inference_duration_seconds").minus(
             read_histogram(before, "serving_inference_duration_seconds")
@@ -218,7 +222,7 @@ def measure_server(
     top = level_settings(settings, max(settings.concurrency))
     measured["noop"] = repeated_level(f"{server.url}/v1/noop", body, headers, **top)
     progress.update()
-    return measured
+    return measured, latencies
 
 
 def measurement_count(backends: int, servers: int, settings: LoadTestSettings) -> int:
@@ -473,6 +477,7 @@ def run_loadtest(cfg: DictConfig) -> dict[str, Any]:
     progress = Progress(
         "loadtest", measurement_count(len(sources), len(servers), settings), unit="measurements"
     )
+    latencies: dict[tuple[str, str], Latencies] = {}
     try:
         for server in servers.values():
             server.wait_ready()
@@ -495,7 +500,9 @@ def run_loadtest(cfg: DictConfig) -> dict[str, Any]:
         progress.update()
         for (backend, mode), server in servers.items():
             progress.set_note(f"{backend}, {mode.replace('_', ' ')}")
-            report["backends"][backend][mode] = measure_server(server, body, headers, settings, progress)
+            report["backends"][backend][mode], latencies[backend, mode] = measure_server(
+                server, body, headers, settings, progress
+            )
             server.stop()
         for backend, source in sources.items():  # (c): compute at the batch size the server formed
             formed = formed_batch_size(report["backends"][backend], settings)
@@ -511,8 +518,9 @@ def run_loadtest(cfg: DictConfig) -> dict[str, Any]:
     report["summary"] = summarise(report, settings)
     report["targets"] = release_targets(report, settings, serve)
     write_json(Path(config["paths"]["loadtest"]), report)
+    figures = write_loadtest_figures(report, latencies, Path(config["paths"]["figures_dir"]))
     print(format_report(report))
-    log_summary(log, "loadtest", loadtest_headline(report), [config["paths"]["loadtest"]])
+    log_summary(log, "loadtest", loadtest_headline(report), [config["paths"]["loadtest"], *figures])
     return report
 
 

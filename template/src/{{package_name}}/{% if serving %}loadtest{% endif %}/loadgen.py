@@ -16,7 +16,7 @@ import gc
 import multiprocessing
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,11 +43,12 @@ class LevelResult:
     p95_ms: float
     p99_ms: float
     max_ms: float
+    # Every completed request's latency, for the latency histogram; not part of the report.
+    latencies_ms: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            key: round(value, 3) if isinstance(value, float) else value for key, value in asdict(self).items()
-        }
+        values = {item.name: getattr(self, item.name) for item in fields(self) if item.name != "latencies_ms"}
+        return {key: round(value, 3) if isinstance(value, float) else value for key, value in values.items()}
 
 
 def require_loopback(url: str) -> None:
@@ -102,6 +103,7 @@ async def _closed_loop(
         p95,
         p99,
         float(milliseconds.max()),
+        milliseconds if latencies else np.zeros(0),
     )
 
 
@@ -138,14 +140,25 @@ def repeated_level(
 ) -> dict[str, Any]:
     """``run_level`` ``repeats`` times: the repetition of median throughput (its latencies), with
     every repetition's requests/s, their spread and the errors of all of them."""
-    results = sorted(
+    return summarise_repeats(repeated_runs(url, body, headers, repeats=repeats, **level))
+
+
+def repeated_runs(
+    url: str, body: bytes, headers: Mapping[str, str], *, repeats: int, **level: Any
+) -> list[LevelResult]:
+    """``run_level`` ``repeats`` times, slowest first: the median one is ``[len // 2]``."""
+    return sorted(
         (run_level(url, body, headers, **level) for _ in range(repeats)),
         key=lambda result: result.requests_per_s,
     )
+
+
+def summarise_repeats(results: list[LevelResult]) -> dict[str, Any]:
+    """The report of repeated runs (slowest first): see :func:`repeated_level`."""
     median = results[len(results) // 2].as_dict()
     rates = [round(result.requests_per_s, 3) for result in results]  # as as_dict rounds it
     median.update(
-        repeats=repeats,
+        repeats=len(results),
         requests_per_s_runs=rates,
         requests_per_s_min=rates[0],
         requests_per_s_max=rates[-1],
